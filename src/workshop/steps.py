@@ -1,0 +1,58 @@
+"""The numbered step directories of the repository, as the CLI and the root tests see them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STEPS_DIR = REPO_ROOT / "steps"
+
+
+@dataclass(frozen=True)
+class Step:
+    directory: Path
+
+    @property
+    def name(self) -> str:
+        return self.directory.name  # e.g. "02-sync-core"
+
+    @property
+    def number(self) -> str:
+        return self.name[:2]
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the step's README, after its title."""
+        lines = (self.directory / "README.md").read_text().splitlines()
+        text = next(line for line in lines[1:] if line.strip())
+        return text.split(". ")[0].rstrip(".") + "."
+
+    @property
+    def database_driver(self) -> str | None:
+        """The driver the step's settings spell in their default `database_url`, or None: no database."""
+        settings = (self.directory / "app" / "settings.py").read_text()
+        found = re.search(r'database_url: str = "postgresql\+(\w+)://', settings)
+        return found.group(1) if found else None
+
+    @property
+    def alembic_ini(self) -> Path | None:
+        path = self.directory / "alembic.ini"
+        return path if path.exists() else None
+
+
+def all_steps() -> list[Step]:
+    return [Step(path) for path in sorted(STEPS_DIR.glob("[0-9][0-9]-*")) if path.is_dir()]
+
+
+def find_step(number_or_name: str | None) -> Step:
+    """A step by number ("2", "02") or full name; the newest one when none is given."""
+    steps = all_steps()
+    if number_or_name is None:
+        return steps[-1]
+    for step in steps:
+        if number_or_name in (step.name, step.number, step.number.lstrip("0")):
+            return step
+    names = ", ".join(step.name for step in steps)
+    raise SystemExit(f"No step {number_or_name!r}. The steps are: {names}.")

@@ -1,0 +1,85 @@
+"""The `workshop` CLI: the list of steps, and `up` serving a step end to end."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+
+from workshop.steps import all_steps
+
+HELLO = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
+
+
+def workshop(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from workshop.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_steps_lists_every_step_with_a_summary() -> None:
+    lines = workshop("steps").stdout.splitlines()
+
+    assert [line.split()[0] for line in lines] == [step.name for step in all_steps()]
+    assert all(len(line.split()) > 3 for line in lines)
+
+
+def test_an_unknown_step_is_named_in_the_error() -> None:
+    result = workshop("up", "--step", "99")
+
+    assert result.returncode != 0
+    assert "No step '99'" in result.stderr
+
+
+@pytest.mark.parametrize("step", [s.number for s in all_steps() if s.database_driver])
+def test_up_serves_the_step_and_ctrl_c_leaves_nothing_behind(step: str) -> None:
+    port = free_port()
+    before = set(psutil.pids())
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-c", "from workshop.cli import main; main()", "up", "--step", step]
+    up = subprocess.Popen(
+        [*command, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_listening(base, up)
+        chat = httpx.post(f"{base}/v1/chat", json=HELLO, timeout=10)
+        usage = httpx.get(f"{base}/v1/usage", params={"limit": 1}, timeout=10)
+    finally:
+        up.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        output, _ = up.communicate(timeout=30)
+
+    assert chat.status_code == 200, output
+    assert chat.json()["text"] == "You said: Hello"
+    [latest] = usage.json()["items"]
+    assert latest["model"] == "gemini-2.5-flash" and latest["status_code"] == 200
+    assert f"curl -s {base}/v1/chat" in output
+    assert up.returncode == 0, output
+    left_behind = [
+        p.name() for p in map(psutil.Process, set(psutil.pids()) - before)
+        if p.is_running() and p.name() in ("postgres", "redis-server")
+    ]
+    assert left_behind == [], output
+
+
+def wait_until_listening(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"workshop up exited early:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            httpx.get(f"{base}/openapi.json", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("workshop up did not start listening within 60 s")
