@@ -10,15 +10,14 @@ import time
 import httpx
 import psutil
 import pytest
-
 from workshop.steps import all_steps
 
+WORKSHOP = [sys.executable, "-c", "from workshop.cli import main; main()"]
 HELLO = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
 
 
 def workshop(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", "from workshop.cli import main; main()", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+    return subprocess.run([*WORKSHOP, *args], capture_output=True, text=True, timeout=60)
 
 
 def free_port() -> int:
@@ -46,10 +45,8 @@ def test_up_serves_the_step_and_ctrl_c_leaves_nothing_behind(step: str) -> None:
     port = free_port()
     before = set(psutil.pids())
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-c", "from workshop.cli import main; main()", "up", "--step", step]
-    up = subprocess.Popen(
-        [*command, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
+    command = [*WORKSHOP, "up", "--step", step, "--port", str(port)]
+    up = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_listening(base, up)
@@ -66,7 +63,8 @@ def test_up_serves_the_step_and_ctrl_c_leaves_nothing_behind(step: str) -> None:
     assert f"curl -s {base}/v1/chat" in output
     assert up.returncode == 0, output
     left_behind = [
-        p.name() for p in map(psutil.Process, set(psutil.pids()) - before)
+        p.name()
+        for p in map(psutil.Process, set(psutil.pids()) - before)
         if p.is_running() and p.name() in ("postgres", "redis-server")
     ]
     assert left_behind == [], output
@@ -76,7 +74,9 @@ def wait_until_listening(base: str, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"workshop up exited early:\n{process.stdout.read() if process.stdout else ''}")
+            raise AssertionError(
+                f"workshop up exited early:\n{process.stdout.read() if process.stdout else ''}"
+            )
         try:
             httpx.get(f"{base}/openapi.json", timeout=1)
             return
