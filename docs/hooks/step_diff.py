@@ -1,0 +1,156 @@
+"""MkDocs hook: show what a step changed, as a diff generated from the two step directories.
+
+A page line that holds only a marker such as
+
+    <!-- step-diff: 01-llm-proxy 02-sync-core -->
+    <!-- step-diff: 01-llm-proxy 02-sync-core app/routers/chat.py -->
+
+becomes the unified diff of `steps/01-llm-proxy` and `steps/02-sync-core` (or of one file or folder
+inside both), in a ```diff block under a one-line summary. A long diff starts folded, in a
+collapsible admonition. It is computed at every build, so a page cannot show a change that is no
+longer true. A marker naming a step that does not exist fails the build.
+
+To show a marker on a page without it being replaced, indent it: only a marker at the start of a
+line counts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mkdocs.exceptions import PluginError
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
+
+MARKER = re.compile(r"^<!-- step-diff: (?P<old>\S+) (?P<new>\S+)(?: (?P<path>\S+))? -->$", re.MULTILINE)
+FOLD_LONGER_THAN = 60  # lines of diff; a longer one would push the page's prose out of sight
+SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+SKIPPED_SUFFIXES = {".pyc"}
+STEP_README = "README.md"  # says what the step is, so it differs between any two steps: not a change
+
+# A snippet section marker (`# --8<-- [start:name]`) inside the diff would be read, and removed, by
+# pymdownx.snippets, which runs after this hook; a `;` before it makes snippets print it as it is.
+SNIPPET_SECTION_MARKER = re.compile(r"(?<!;)(-+8<-+[ \t]+\[[ \t]*(?:start|end)[ \t]*:)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StepDiff:
+    lines: list[str]
+    files_changed: int
+    added: int
+    removed: int
+
+
+def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+    steps_dir = Path(config.config_file_path).parent / "steps"
+
+    def replace(marker: re.Match[str]) -> str:
+        old, new, sub_path = marker["old"], marker["new"], marker["path"]
+        try:
+            diff = step_diff(steps_dir, old, new, sub_path)
+        except ValueError as error:
+            raise PluginError(f"{page.file.src_uri}: {marker[0]}: {error}") from error
+        return render(diff, old, new, sub_path)
+
+    return MARKER.sub(replace, markdown)
+
+
+def step_diff(steps_dir: Path, old: str, new: str, sub_path: str | None = None) -> StepDiff:
+    """The unified diff of `steps_dir/old` and `steps_dir/new`, or of `sub_path` inside both."""
+    old_root, new_root = _step(steps_dir, old), _step(steps_dir, new)
+    paths = sorted(_files(old_root, sub_path) | _files(new_root, sub_path))
+    if not paths:
+        raise ValueError(f"{sub_path!r} is in neither steps/{old} nor steps/{new}")
+    lines: list[str] = []
+    files_changed = 0
+    for path in paths:
+        file_diff = _file_diff(old_root / path, new_root / path, path)
+        files_changed += bool(file_diff)
+        lines += file_diff
+    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
+    return StepDiff(lines, files_changed, added, removed)
+
+
+def render(diff: StepDiff, old: str, new: str, sub_path: str | None) -> str:
+    title = f"{old} → {new}" + (f", {sub_path}" if sub_path else "")
+    if not diff.lines:
+        return f"*{title}: no changes.*"
+    summary = f"{diff.files_changed} {'file' if diff.files_changed == 1 else 'files'} changed, "
+    summary += f"+{diff.added} -{diff.removed} lines"
+    body = [SNIPPET_SECTION_MARKER.sub(r";\1", line) for line in diff.lines]
+    fence = _fence_for(body)
+    block = [f"{fence}diff", *body, fence]
+    if len(diff.lines) > FOLD_LONGER_THAN:
+        return "\n".join([f'??? abstract "Diff {title}: {summary}"', "", *(f"    {line}" for line in block)])
+    return "\n".join([f"**Diff {title}**: {summary}", "", *block])
+
+
+def _fence_for(lines: list[str]) -> str:
+    """A backtick fence longer than any run of backticks in the lines, so none of them can close it."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _step(steps_dir: Path, name: str) -> Path:
+    root = steps_dir / name
+    if "/" in name or not root.is_dir():
+        known = ", ".join(sorted(p.name for p in steps_dir.iterdir() if p.is_dir()))
+        raise ValueError(f"no step directory steps/{name} (there are: {known})")
+    return root
+
+
+def _files(root: Path, sub_path: str | None) -> set[str]:
+    """The files of a step (or under `sub_path` in it), as paths relative to the step."""
+    base = root / sub_path if sub_path else root
+    candidates = [base] if base.is_file() else base.rglob("*")
+    return {
+        path.relative_to(root).as_posix()
+        for path in candidates
+        if path.is_file() and not _skipped(path.relative_to(root))
+    }
+
+
+def _skipped(relative: Path) -> bool:
+    return (
+        any(part in SKIPPED_DIRS for part in relative.parts)
+        or relative.suffix in SKIPPED_SUFFIXES
+        or relative.as_posix() == STEP_README
+    )
+
+
+def _file_diff(old: Path, new: Path, path: str) -> list[str]:
+    """One file's part of the diff, under a `diff --git` line as git prints it; [] if unchanged."""
+    header = f"diff --git a/{path} b/{path}"
+    old_lines, new_lines = _read(old), _read(new)
+    if old_lines is None or new_lines is None:  # not text: say so, as git does
+        same = old.exists() and new.exists() and old.read_bytes() == new.read_bytes()
+        return [] if same else [header, f"Binary files a/{path} and b/{path} differ"]
+    if old_lines == new_lines and old.exists() != new.exists():
+        return [header, "new empty file" if new.exists() else "deleted empty file"]
+    hunks = difflib.unified_diff(
+        old_lines,
+        new_lines,
+        fromfile=f"a/{path}" if old.exists() else "/dev/null",
+        tofile=f"b/{path}" if new.exists() else "/dev/null",
+        lineterm="",
+    )
+    lines = list(hunks)
+    return [header, *lines] if lines else []
+
+
+def _read(path: Path) -> list[str] | None:
+    """The file's lines; [] if it does not exist; None if it is not UTF-8 text."""
+    if not path.exists():
+        return []
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        return None
