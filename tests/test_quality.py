@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from workshop.steps import REPO_ROOT, Step, all_steps
 
 

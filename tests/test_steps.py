@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from workshop.steps import Step, all_steps
 
 
