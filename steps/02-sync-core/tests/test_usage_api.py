@@ -4,10 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, make_url, text
+from sqlalchemy.exc import ProgrammingError
 from workshop.databases import TestDatabases
+from workshop.testing import app_client
 
+from app.db.engine import create_db_engine
 from app.db.tables import usage_records
+from app.main import create_app
+from app.settings import Settings
 
 NOON = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -144,3 +149,26 @@ async def test_a_database_that_went_away_is_a_503(
 
     assert response.status_code == 503
     assert response.json() == {"detail": "The database is unavailable."}
+
+
+async def test_a_database_server_that_cannot_be_reached_is_a_503(settings: Settings) -> None:
+    app = create_app(settings)
+    async with app_client(app) as client:
+        # As if the server went down after startup: the app's engine now points where nothing listens.
+        unreachable = make_url(settings.database_url).set(host="127.0.0.1", port=9, query={})
+        app.state.engine = create_db_engine(unreachable.render_as_string(hide_password=False))
+
+        response = await client.get("/v1/usage")
+
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The database is unavailable."}
+
+
+async def test_a_database_error_that_is_a_bug_is_not_disguised_as_a_503(
+    client: httpx.AsyncClient, db: Connection
+) -> None:
+    db.execute(text("DROP TABLE usage_records"))  # the server is fine; our SQL names a missing table
+    db.commit()
+
+    with pytest.raises(ProgrammingError, match="usage_records"):  # in-process, a 500 re-raises here
+        await client.get("/v1/usage")
