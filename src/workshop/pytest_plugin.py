@@ -35,7 +35,7 @@ def test_databases(database_schema: SchemaBuilder | None) -> Iterator[TestDataba
 def database_url(test_databases: TestDatabases) -> Iterator[str]:
     url = test_databases.create()
     yield url
-    test_databases.drop(url)
+    test_databases.drop_in_background(url)
 
 
 @pytest.fixture

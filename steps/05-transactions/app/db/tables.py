@@ -1,0 +1,61 @@
+"""The schema, as SQLAlchemy Core `Table` objects on one `MetaData`. No ORM classes."""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+)
+
+# Constraint and index names follow a convention, so they are the same on every database and a
+# migration (step 04) can name what it changes.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# One row per proxied call, whatever its outcome.
+usage_records = Table(
+    "usage_records",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("model", Text, nullable=False),
+    Column("streamed", Boolean, nullable=False),
+    Column("status_code", SmallInteger, nullable=False),  # what our client got: 200, 502, 504…
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("total_tokens", Integer, nullable=False),
+    Column("latency_ms", Integer, nullable=False),
+)
+
+# GET /v1/usage filters on a time window (since, until), and its totals read every row in the window:
+# without an index, each call scans the whole table, which grows by a row per proxied call, forever.
+Index("ix_usage_records_created_at", usage_records.c.created_at)
+
+# One row per day and model: the running totals of that day's calls. Step 08 checks quotas against
+# it; reading a day's sum here costs one row, not a scan of that day's usage records.
+daily_usage = Table(
+    "daily_usage",
+    metadata,
+    Column("day", Date, primary_key=True),  # in UTC
+    Column("model", Text, primary_key=True),
+    Column("calls", Integer, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("total_tokens", BigInteger, nullable=False),
+)

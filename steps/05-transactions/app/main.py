@@ -1,0 +1,41 @@
+"""The application factory: `uvicorn app.main:create_app --factory`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
+
+from app.db.engine import create_db_engine
+from app.errors import UpstreamError, database_unavailable_handler, upstream_error_handler
+from app.llm import GeminiClient
+from app.routers import chat, usage
+from app.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()  # pydantic-settings reads the environment
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One engine (and so one connection pool) for the app's life, disposed of at shutdown.
+        # No create_all any more: the schema is the migrations' job (`alembic upgrade head`, before startup).
+        engine = create_db_engine(settings.database_url)
+        # One HTTP client for the app's life, so connections to the upstream are pooled and reused.
+        timeout = httpx.Timeout(settings.llm_timeout_seconds)
+        async with httpx.AsyncClient(base_url=settings.llm_base_url, timeout=timeout) as http:
+            app.state.llm = GeminiClient(http, settings.llm_api_key)
+            app.state.engine = engine
+            yield
+        await engine.dispose()
+
+    app = FastAPI(title="LLM proxy", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(chat.router)
+    app.include_router(usage.router)
+    app.add_exception_handler(UpstreamError, upstream_error_handler)
+    # asyncpg's "unavailable" errors are spread over DBAPIError and OSError: the handler sorts them out.
+    app.add_exception_handler(DBAPIError, database_unavailable_handler)
+    app.add_exception_handler(OSError, database_unavailable_handler)
+    return app
