@@ -1,7 +1,7 @@
 """Reading usage back: a page of records with the totals over every matching row, and a summary.
 
 Routers hold no SQL and open no transactions: they take a connection (or, to fan out, the engine)
-from a dependency and hand it to repositories and services.
+from a dependency and hand it to a service.
 """
 
 from typing import Annotated
@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.db.engine import DbConnection, DbEngine
-from app.repositories import usage_records
-from app.schemas import UsagePage, UsageQuery, UsageRecord, UsageSummary, UsageTotals
+from app.schemas import UsagePage, UsageQuery, UsageSummary
+from app.services.usage_reports import usage_page
 from app.services.usage_summary import usage_summary
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
@@ -18,14 +18,7 @@ router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
 @router.get("")
 async def read_usage(query: Annotated[UsageQuery, Query()], conn: DbConnection) -> UsagePage:
-    rows = await usage_records.page(conn, query)
-    totals = await usage_records.totals(conn, query)  # after the page: a connection runs one query at a time
-    full_page = len(rows) == query.limit
-    return UsagePage(
-        items=[UsageRecord.model_validate(row._mapping) for row in rows],
-        totals=UsageTotals.model_validate(totals._mapping),
-        next_cursor=rows[-1].id if full_page else None,
-    )
+    return await usage_page(conn, query)
 
 
 @router.get("/summary")
