@@ -46,7 +46,8 @@ def is_database_unavailable(exc: Exception) -> bool:
     asyncpg's errors in a plain DBAPIError, so we look at what happened instead: the connection died
     under us, or the server answered with one of the SQLSTATEs above. And a connection that cannot
     be opened at all (refused, reset, timed out) escapes asyncpg as a bare OSError, which SQLAlchemy
-    does not wrap; nothing else in this app lets an OSError out of an endpoint (httpx wraps its own).
+    does not wrap; nothing else in this app lets an OSError out of an endpoint (aiohttp's own, such
+    as a refused upstream connection, are turned into upstream errors in app/llm.py).
     """
     if isinstance(exc, OSError):
         return True

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import aiohttp
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 
@@ -22,9 +22,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # One engine (and so one connection pool) for the app's life, disposed of at shutdown.
         # No create_all any more: the schema is the migrations' job (`alembic upgrade head`, before startup).
         engine = create_db_engine(settings.database_url)
-        # One HTTP client for the app's life, so connections to the upstream are pooled and reused.
-        timeout = httpx.Timeout(settings.llm_timeout_seconds)
-        async with httpx.AsyncClient(base_url=settings.llm_base_url, timeout=timeout) as http:
+        # One HTTP session for the app's life, so connections to the upstream are pooled and reused.
+        # aiohttp rather than httpx: httpx's connection pool does work on every request that grows with
+        # the connections it holds, and with hundreds of calls in flight that work ate the CPU
+        # (notebooks/sync-vs-async.ipynb measures both).
+        seconds = settings.llm_timeout_seconds
+        # No total timeout, since a stream may run long: each connect and each read gets `seconds`.
+        timeout = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
+        connector = aiohttp.TCPConnector(limit=settings.llm_max_connections)
+        async with aiohttp.ClientSession(settings.llm_base_url, connector=connector, timeout=timeout) as http:
             app.state.llm = GeminiClient(http, settings.llm_api_key)
             app.state.engine = engine
             yield

@@ -16,3 +16,7 @@ class Settings(DatabaseSettings):
     llm_api_key: SecretStr  # required; SecretStr keeps it out of logs and reprs
     allowed_models: list[str] = ["gemini-2.5-flash", "gemini-2.5-flash-lite"]
     llm_timeout_seconds: float = 30.0
+    # Every call in flight holds an upstream connection for its whole length (seconds, for an LLM), so this
+    # caps the calls the app makes at once. Size it for the requests one instance serves at once (Cloud
+    # Run's --concurrency: 80 by default, 1000 at most); the HTTP clients' own default of 100 is a ceiling.
+    llm_max_connections: int = 1000

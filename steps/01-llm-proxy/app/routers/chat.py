@@ -12,11 +12,13 @@ from app.settings import Settings
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 
 
-def get_llm(request: Request) -> GeminiClient:
+# The dependencies are `async def` though they never await: FastAPI runs a plain `def` dependency
+# in its threadpool, a thread hop on every request for nothing.
+async def get_llm(request: Request) -> GeminiClient:
     return request.app.state.llm  # type: ignore[no-any-return]
 
 
-def allowed_chat(chat: ChatRequest, request: Request) -> ChatRequest:
+async def allowed_chat(chat: ChatRequest, request: Request) -> ChatRequest:
     """The request body, once its model is one this deployment allows (a paid API: we choose)."""
     settings: Settings = request.app.state.settings
     if chat.model not in settings.allowed_models:

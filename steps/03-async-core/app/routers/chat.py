@@ -1,6 +1,6 @@
 """The proxy's endpoints: one answer at once, or the same answer streamed as server-sent events.
 
-They are `async def` again: the database driver (asyncpg) and the upstream client (`httpx.AsyncClient`)
+They are `async def` again: the database driver (asyncpg) and the upstream client (an aiohttp `ClientSession`)
 both await, so while one request waits on either, the event loop serves the other requests.
 """
 
@@ -19,11 +19,13 @@ from app.settings import Settings
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 
 
-def get_llm(request: Request) -> GeminiClient:
+# The dependencies are `async def` too, though they never await: FastAPI runs a plain `def` dependency
+# in its threadpool, a thread hop on every request for nothing.
+async def get_llm(request: Request) -> GeminiClient:
     return request.app.state.llm  # type: ignore[no-any-return]
 
 
-def allowed_chat(chat: ChatRequest, request: Request) -> ChatRequest:
+async def allowed_chat(chat: ChatRequest, request: Request) -> ChatRequest:
     """The request body, once its model is one this deployment allows (a paid API: we choose)."""
     settings: Settings = request.app.state.settings
     if chat.model not in settings.allowed_models:
