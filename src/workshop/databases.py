@@ -57,7 +57,7 @@ class TestDatabases:
     dropped in the background too.
     """
 
-    READY = 3  # copies made in advance
+    READY = 6  # copies made in advance
 
     __test__ = False  # not a test class, whatever its name says to pytest
 
