@@ -90,3 +90,12 @@ def wait_until_listening(base: str, process: subprocess.Popen[str]) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError("workshop up did not start listening within 60 s")
+
+
+def test_test_runs_one_steps_suite_in_its_directory() -> None:
+    result = subprocess.run([*WORKSHOP, "test", "01"], capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "steps/01-llm-proxy/tests/test_chat.py" in result.stdout
+    assert "steps/02-sync-core" not in result.stdout
+    assert " passed" in result.stdout.splitlines()[-1]
