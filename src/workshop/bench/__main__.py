@@ -1,0 +1,63 @@
+"""Load-testing a step: serve it the way it is deployed, drive it from another process, measure.
+
+The command line: `python -m workshop.bench load --url … --concurrency N …` is the load generator (what
+`run_load` starts in a process of its own), which prints what it measured as one line of JSON;
+`python -m workshop.bench notebook PATH` runs a notebook in full (not quick) mode and saves its outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from workshop.bench.clients import CHAT_BODY
+from workshop.bench.load import LoadResult, generate
+from workshop.bench.notebook import run_notebook
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m workshop.bench", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    load = commands.add_parser("load", help="drive an endpoint; print what was measured as JSON")
+    load.add_argument("--url", required=True, help="where to POST each request")
+    load.add_argument("--concurrency", type=int, required=True, help="virtual clients, each one in flight")
+    load.add_argument("--window", type=float, default=10.0, help="seconds of measuring")
+    load.add_argument("--min-warmup", type=float, default=2.0, help="seconds of load before measuring")
+    load.add_argument("--timeout", type=float, default=120.0, help="seconds before a request is an error")
+    load.add_argument("--client", choices=["raw", "httpx", "aiohttp"], default="raw")
+    load.add_argument("--body", default=json.dumps(CHAT_BODY), help="the JSON body of every request")
+    load.add_argument("--header", action="append", default=[], help="'Name: value', sent with every request")
+    load.add_argument("--watch", action="append", default=[], help="NAME=PID: report its CPU time too")
+    notebook = commands.add_parser("notebook", help="run a notebook in full mode and save its outputs")
+    notebook.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "load":
+        print(json.dumps(asdict(asyncio.run(_load(args)))))
+    else:
+        run_notebook(args.path)
+
+
+async def _load(args: argparse.Namespace) -> LoadResult:
+    headers = dict(
+        (name.strip(), value.strip()) for name, _, value in (h.partition(":") for h in args.header)
+    )
+    watch = {name: int(pid) for name, _, pid in (item.partition("=") for item in args.watch)}
+    return await generate(
+        args.url,
+        args.concurrency,
+        window=args.window,
+        min_warmup=args.min_warmup,
+        request_timeout=args.timeout,
+        client=args.client,
+        body=args.body.encode(),
+        headers=headers,
+        watch=watch,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""How the load generator's virtual clients send a request and judge its answer.
+
+By default each client holds one keep-alive HTTP/1.1 connection and speaks raw HTTP over asyncio streams,
+because an HTTP client library would cost more CPU per request than the app under test, on the same
+cores. `--client httpx` and `--client aiohttp` use those libraries instead, to measure what the libraries
+themselves cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Literal
+from urllib.parse import urlsplit
+
+Client = Literal["raw", "httpx", "aiohttp"]
+Post = Callable[[], Awaitable[bool]]
+"""Sends one request and tells whether its answer was right."""
+
+CHAT_BODY = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
+EXPECTED_REPLY = b"You said: Hello"  # the fake upstream's answer, which every right answer carries
+
+
+@asynccontextmanager
+async def open_posts(
+    client: Client, url: str, body: bytes, headers: dict[str, str], concurrency: int
+) -> AsyncIterator[Callable[[], Post]]:
+    """Yields a factory of one `post` per virtual client, for the chosen HTTP client."""
+    headers = {"content-type": "application/json", **headers}
+    if client == "raw":
+        parts = urlsplit(url)
+        head = f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        yield lambda: _RawConnection(host, port, request).post
+    elif client == "httpx":
+        import httpx
+
+        # Room for every client at once, and a kept-alive connection for each, so the pool never waits.
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=None) as httpx_client:
+
+            async def post_with_httpx() -> bool:
+                response = await httpx_client.post(url, content=body, headers=headers)
+                return response.status_code == 200 and EXPECTED_REPLY in response.content
+
+            yield lambda: post_with_httpx
+    else:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout()
+        ) as aiohttp_client:
+
+            async def post_with_aiohttp() -> bool:
+                async with aiohttp_client.post(url, data=body, headers=headers) as response:
+                    return response.status == 200 and EXPECTED_REPLY in await response.read()
+
+            yield lambda: post_with_aiohttp
+
+
+class _RawConnection:
+    """A keep-alive HTTP/1.1 connection that sends one prepared request, again and again."""
+
+    def __init__(self, host: str, port: int, request: bytes) -> None:
+        self._host, self._port, self._request = host, port, request
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def post(self) -> bool:
+        try:
+            if self._reader is None or self._writer is None:
+                self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+            self._writer.write(self._request)
+            status, body, keep_alive = await _read_response(self._reader)
+        except BaseException:
+            self.close()  # whatever happened, the connection is in an unknown state
+            raise
+        if not keep_alive:
+            self.close()
+        return status == 200 and EXPECTED_REPLY in body
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """Status, body and whether the connection stays open. Only Content-Length bodies: what apps send."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    headers = {}
+    for line in header_lines:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if "content-length" not in headers:
+        raise ValueError(f"no Content-Length in the response: {headers}")
+    body = await reader.readexactly(int(headers["content-length"]))
+    return status, body, headers.get("connection", "").lower() != "close"

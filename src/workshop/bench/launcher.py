@@ -1,0 +1,47 @@
+"""The load generator as the notebook calls it: `python -m workshop.bench load …` in a process of its own.
+
+In its own process none of its CPU is counted in the app's, and the notebook's kernel only waits. It
+prints what it measured as one line of JSON, which becomes a `LoadResult` here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+
+from workshop.bench.clients import CHAT_BODY, Client
+from workshop.bench.load import LoadResult
+
+
+def run_load(
+    url: str,
+    concurrency: int,
+    *,
+    window: float,
+    min_warmup: float,
+    client: Client = "raw",
+    body: object = CHAT_BODY,
+    headers: Mapping[str, str] | None = None,
+    watch: Mapping[str, int] | None = None,
+    timeout: float = 120.0,
+) -> LoadResult:
+    """Runs the load generator in a process of its own and returns what it measured.
+
+    Each request POSTs `body` as JSON to `url`. `watch` names processes (name -> pid) whose CPU time
+    during the window is reported next to the load generator's own.
+    """
+    command = [
+        sys.executable, "-m", "workshop.bench", "load", "--url", url, "--concurrency", str(concurrency),
+        "--window", str(window), "--min-warmup", str(min_warmup), "--timeout", str(timeout),
+        "--client", client, "--body", json.dumps(body),
+    ]  # fmt: skip
+    for name, value in (headers or {}).items():
+        command += ["--header", f"{name}: {value}"]
+    for name, pid in (watch or {}).items():
+        command += ["--watch", f"{name}={pid}"]
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    if finished.returncode != 0:
+        raise RuntimeError(f"the load generator failed ({finished.returncode}):\n{finished.stderr}")
+    return LoadResult(**json.loads(finished.stdout))

@@ -1,0 +1,190 @@
+"""The load generator: runs in a process of its own (`python -m workshop.bench load …`), measures.
+
+It is closed-loop: each virtual client sends its next request as soon as the previous answer arrives, so
+`concurrency` is the number of requests in flight. How a client sends a request is in `clients.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import psutil  # type: ignore[import-untyped]
+from workshop.bench.clients import Client, Post, open_posts
+
+Answer = tuple[float, float, bool]
+"""What a virtual client notes of each answer: when it came, the request's latency, whether it was right."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One level of load: what the clients saw during the measuring window."""
+
+    concurrency: int
+    window_seconds: float
+    warmup_seconds: float
+    ok: int
+    errors: int
+    """Answers in the window that were not a 200 with the expected reply, or no answer at all."""
+    throughput: float
+    """OK answers per second, counted client by client: each client's OK answers after its first one in
+    the window, over the time from its first answer to its last, summed over the clients. A server that
+    answers in bursts (the sync step does) would otherwise be over- or under-counted by where the window
+    happens to start and end; this way each client's own request rate is measured whole."""
+    p50: float
+    p99: float
+    """Latency percentiles, in seconds, of the OK answers completed in the window."""
+    timeline: list[int] = field(default_factory=list)
+    """OK answers completed in each second of the window."""
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """CPU time each watched process, and the load generator itself, used during the window."""
+    machine_busy: float = 0.0
+    """Share of the machine's CPU capacity (all cores) that was busy during the window, 0..1."""
+
+
+async def generate(
+    url: str,
+    concurrency: int,
+    *,
+    window: float,
+    min_warmup: float,
+    request_timeout: float,
+    client: Client,
+    body: bytes,
+    headers: dict[str, str],
+    watch: Mapping[str, int],
+) -> LoadResult:
+    """POSTs `body` to `url` from `concurrency` virtual clients; measures one window of it."""
+    async with open_posts(client, url, body, headers, concurrency) as posts:
+        return await _measure(
+            posts,
+            concurrency,
+            window=window,
+            min_warmup=min_warmup,
+            request_timeout=request_timeout,
+            watch=watch,
+        )
+
+
+@dataclass
+class _Clients:
+    """What the virtual clients report: for each client, its answers in order."""
+
+    answers: list[list[Answer]]
+    stopping: bool = False
+
+    def all_answered(self, times: int, since: float) -> bool:
+        """Whether every client has had at least `times` answers since `since`."""
+        return all(len(answers) >= times and answers[-times][0] >= since for answers in self.answers)
+
+
+async def _virtual_client(
+    post: Post, answers: list[Answer], clients: _Clients, request_timeout: float
+) -> None:
+    """One virtual user: a request, wait for the answer, the next request, until told to stop."""
+    while not clients.stopping:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(request_timeout):
+                ok = await post()
+        except Exception:  # any failure is an error of this level: count it and carry on
+            ok = False
+            await asyncio.sleep(0.05)  # a refused or broken connection: don't spin
+        finished = time.perf_counter()
+        answers.append((finished, finished - started, ok))
+
+
+async def _measure(
+    posts: Callable[[], Post],
+    concurrency: int,
+    *,
+    window: float,
+    min_warmup: float,
+    request_timeout: float,
+    watch: Mapping[str, int],
+) -> LoadResult:
+    processes = {name: psutil.Process(pid) for name, pid in watch.items()}
+    processes["load generator"] = psutil.Process()
+    clients = _Clients([[] for _ in range(concurrency)])
+    started = time.perf_counter()
+    tasks = [
+        asyncio.create_task(_virtual_client(posts(), answers, clients, request_timeout))
+        for answers in clients.answers
+    ]
+    # Warm-up: at least `min_warmup`, and until every client has had an answer, so that a queue in
+    # the server (requests waiting for a thread, say) has grown to its steady length.
+    await asyncio.sleep(min_warmup)
+    await _wait_until(lambda: clients.all_answered(1, since=started), started + request_timeout)
+
+    # The window: at least `window`, and until every client has had 3 answers in it, so that even a
+    # server that answers in slow bursts shows each client's request rate over two whole cycles.
+    window_start = time.perf_counter()
+    cpu_before, machine_before = _cpu_seconds(processes), psutil.cpu_times()
+    await asyncio.sleep(window)
+    await _wait_until(lambda: clients.all_answered(3, since=window_start), window_start + request_timeout)
+    window_end = time.perf_counter()
+    cpu_after, machine_after = _cpu_seconds(processes), psutil.cpu_times()
+
+    # Stop sending, and let the requests in flight finish: a server still busy with abandoned requests
+    # would slow down whatever is measured next.
+    clients.stopping = True
+    _, unfinished = await asyncio.wait(tasks, timeout=request_timeout)
+    for task in unfinished:
+        task.cancel()
+
+    in_window = [[a for a in answers if window_start <= a[0] < window_end] for answers in clients.answers]
+    latencies = sorted(latency for answers in in_window for _, latency, ok in answers if ok)
+    errors = sum(not ok for answers in in_window for _, _, ok in answers)
+    timeline = [0] * math.ceil(window_end - window_start)
+    for answers in in_window:
+        for end, _, ok in answers:
+            timeline[int(end - window_start)] += ok
+    machine_seconds = sum(machine_after) - sum(machine_before)
+    return LoadResult(
+        concurrency=concurrency,
+        window_seconds=window_end - window_start,
+        warmup_seconds=window_start - started,
+        ok=len(latencies),
+        errors=errors,
+        throughput=sum(_throughput(answers) for answers in in_window),
+        p50=_percentile(latencies, 0.50),
+        p99=_percentile(latencies, 0.99),
+        timeline=timeline,
+        cpu_seconds={name: cpu_after[name] - cpu_before[name] for name in processes},
+        machine_busy=(_busy_seconds(machine_after) - _busy_seconds(machine_before)) / machine_seconds,
+    )
+
+
+async def _wait_until(condition: Callable[[], bool], deadline: float) -> None:
+    while not condition() and time.perf_counter() < deadline:  # noqa: ASYNC110 - a cheap check, 10 per second
+        await asyncio.sleep(0.1)
+
+
+def _throughput(answers: Sequence[Answer]) -> float:
+    """One client's OK answers per second: those after its first answer, over first-to-last."""
+    if len(answers) < 2:
+        return 0.0
+    return sum(ok for _, _, ok in answers[1:]) / (answers[-1][0] - answers[0][0])
+
+
+def _percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least q of the values at or below it."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def _cpu_seconds(processes: Mapping[str, psutil.Process]) -> dict[str, float]:
+    seconds = {}
+    for name, process in processes.items():
+        times = process.cpu_times()
+        seconds[name] = times.user + times.system
+    return seconds
+
+
+def _busy_seconds(times: psutil._common.scputimes) -> float:
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))

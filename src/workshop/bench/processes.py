@@ -1,0 +1,138 @@
+"""Starting and stopping the processes under test, each in a process of its own.
+
+- the fake LLM upstream: `workshop fake-llm --port P --latency L`;
+- the step's app: `uvicorn app.main:create_app --factory --app-dir steps/NN-… --workers 1`, with a
+  database of its own (created here, dropped afterwards).
+
+Whatever happens in the block, each process is stopped and each database dropped on the way out.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from workshop.steps import Step
+
+
+@dataclass(frozen=True)
+class Served:
+    """A process started for the benchmark, and where it listens."""
+
+    name: str
+    base_url: str
+    pid: int
+    database: str | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve_fake_llm(latency: float) -> Iterator[Served]:
+    """The kit's fake upstream, answering every call after `latency` seconds, in its own process."""
+    port = free_port()
+    workshop = str(Path(sysconfig.get_path("scripts")) / "workshop")  # this environment's CLI
+    command = [workshop, "fake-llm", "--port", str(port), "--latency", str(latency)]
+    with _running("fake-llm", command, port, ready_path="/_fake/behaviour", env={}) as served:
+        yield served
+
+
+def uvicorn_command(step: Step, port: int, options: Sequence[str] = ()) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+        "--app-dir", str(step.directory), "--workers", "1",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        *options,
+    ]  # fmt: skip
+
+
+@contextmanager
+def serve_step(step: Step, llm_base_url: str, uvicorn_options: Sequence[str] = ()) -> Iterator[Served]:
+    """The step's app under uvicorn (one worker), with a fresh database that is dropped afterwards."""
+    # Imported here, not at the top: the load generator's process needs none of them, and they take
+    # a second or two to import.
+    from workshop import services
+    from workshop.databases import create_database, drop_database
+    from workshop.fake_llm import API_KEY
+
+    if step.database_driver is None:
+        raise ValueError(f"step {step.name} has no database; this benchmark needs one")
+    server = services.postgres_url()
+    database = f"bench_{step.number}_{secrets.token_hex(3)}"
+    create_database(server, database)
+    try:
+        url = services.with_database(server, database)
+        if step.alembic_ini:
+            from workshop.migrations import upgrade
+
+            upgrade(step.alembic_ini, url)
+        env = {
+            "LLM_BASE_URL": llm_base_url,
+            "LLM_API_KEY": API_KEY,
+            "DATABASE_URL": services.with_driver(url, step.database_driver),
+        }
+        port = free_port()
+        command = uvicorn_command(step, port, uvicorn_options)
+        with _running(step.name, command, port, ready_path="/v1/usage?limit=1", env=env) as served:
+            yield Served(served.name, served.base_url, served.pid, database)
+    finally:
+        drop_database(server, database)
+
+
+@contextmanager
+def _running(
+    name: str, command: list[str], port: int, *, ready_path: str, env: Mapping[str, str]
+) -> Iterator[Served]:
+    """Starts `command`, waits until `GET ready_path` answers 200, and stops it on exit, whatever happens."""
+    log: IO[bytes] = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the server
+    process = subprocess.Popen(command, env=os.environ | dict(env), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_ready(name, process, port, ready_path, log)
+        yield Served(name, f"http://127.0.0.1:{port}", process.pid)
+    finally:
+        process.terminate()  # SIGTERM: uvicorn shuts down gracefully and runs the app's lifespan exit
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_until_ready(
+    name: str, process: subprocess.Popen[bytes], port: int, path: str, log: IO[bytes]
+) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{output}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass  # not listening yet
+        finally:
+            connection.close()
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer GET {path} within 30 s")
