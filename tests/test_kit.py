@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -60,3 +61,16 @@ def test_a_killed_process_does_not_keep_the_embedded_server_alive(tmp_path: Path
     services.forget_dead_users(tmp_path)
 
     assert json.loads(users.read_text()) == [os.getpid()]
+
+
+def test_a_pid_reused_since_the_list_was_written_is_forgotten(tmp_path: Path) -> None:
+    users = tmp_path / ".handle_pids.json"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as newcomer:
+        users.write_text(json.dumps([newcomer.pid]))
+        an_hour_ago = time.time() - 3600
+        os.utime(users, (an_hour_ago, an_hour_ago))  # written before the newcomer started
+
+        services.forget_dead_users(tmp_path)
+        newcomer.kill()
+
+    assert json.loads(users.read_text()) == []

