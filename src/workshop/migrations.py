@@ -70,6 +70,7 @@ def _run(alembic_ini: Path, url: str, alembic_command: AlembicCommand) -> None:
             async with engine.begin() as conn:
                 await conn.run_sync(on_connection)
         finally:
+            # NullPool has closed the connection when the block ended; dispose() releases the rest.
             # No connection may outlive this: PostgreSQL refuses to copy a template database while
             # anyone is connected to it.
             await engine.dispose()

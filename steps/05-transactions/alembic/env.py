@@ -18,8 +18,9 @@ from app.settings import DatabaseSettings
 config = context.config
 
 # Only when run from an .ini file. fileConfig's default, disable_existing_loggers=True, would silence
-# every logger created before it ran, the app's own among them (and pytest's caplog would see nothing
-# from them), whenever migrations run inside a process that is already up: tests, `workshop up`.
+# every logger created before it ran (aiohttp's, uvicorn's, an app's own, and pytest's caplog would see
+# nothing from them) whenever migrations run inside a process that is already up: a test session, an
+# app that migrates at startup.
 if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 

@@ -47,8 +47,8 @@ usage_records = Table(
 # without an index, each call scans the whole table, which grows by a row per proxied call, forever.
 Index("ix_usage_records_created_at", usage_records.c.created_at)
 
-# One row per day and model: the running totals of that day's calls. Step 08 checks quotas against
-# it; reading a day's sum here costs one row, not a scan of that day's usage records.
+# One row per day and model: the running totals of that day's calls. Reading a day's sum here costs
+# one row, not a scan of that day's usage records.
 daily_usage = Table(
     "daily_usage",
     metadata,
