@@ -70,13 +70,23 @@ async def test_read_concurrently_runs_each_read_on_its_own_connection_at_the_sam
 
 
 async def test_a_failing_read_cancels_the_others_and_the_pool_stays_healthy(engine: AsyncEngine) -> None:
+    cancelled = []
+
     async def failing_read(conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT 1 / 0"))
 
+    async def read_that_notes_its_cancellation(conn: AsyncConnection) -> None:
+        try:
+            await conn.execute(text("SELECT pg_sleep(5)"))
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
     with pytest.raises(ExceptionGroup) as raised:
-        await read_concurrently(engine, slow_read, failing_read)
+        await read_concurrently(engine, read_that_notes_its_cancellation, failing_read)
 
     assert "division by zero" in str(raised.value.exceptions[0])
+    assert cancelled == [True]  # the slow read did not run its 5 s: the TaskGroup cancelled it
     async with engine.connect() as conn:  # every connection came back usable
         assert await conn.scalar(select(1)) == 1
 

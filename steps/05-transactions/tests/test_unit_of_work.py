@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from workshop.fake_llm import FakeLLM
 
 from app.db.tables import daily_usage, usage_records
 from app.repositories import daily_usage as daily_usage_repository
@@ -50,6 +51,18 @@ async def test_concurrent_calls_all_count(client: httpx.AsyncClient, db: Connect
         ("gemini-2.5-flash-lite", 5, 30),
     ]
     assert record_count(db) == 20
+
+
+async def test_a_failed_call_counts_in_its_day_with_zero_tokens(
+    client: httpx.AsyncClient, db: Connection, fake_llm: FakeLLM
+) -> None:
+    fake_llm.behaviour.fail_status = 503
+
+    response = await client.post("/v1/chat", json=HELLO)
+
+    assert response.status_code == 502
+    assert [(d["model"], d["calls"], d["total_tokens"]) for d in days(db)] == [("gemini-2.5-flash", 1, 0)]
+    assert record_count(db) == 1
 
 
 async def test_a_failure_between_the_two_writes_leaves_no_partial_row(
