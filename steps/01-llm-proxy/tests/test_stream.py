@@ -4,7 +4,7 @@ import time
 
 import httpx
 from workshop.fake_llm import API_KEY, FakeLLM
-from workshop.testing import serve_in_thread
+from workshop.testing import app_client, serve_in_thread
 
 from app.main import create_app
 from app.settings import Settings
@@ -50,6 +50,18 @@ def test_stream_reaches_the_client_as_it_is_produced(settings: Settings, fake_ll
     # Each event arrived about one upstream delay after the one before: nothing was buffered.
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert all(gap > 0.1 for gap in gaps), gaps
+
+
+async def test_a_stream_longer_than_the_timeout_is_not_cut(settings: Settings, fake_llm: FakeLLM) -> None:
+    # The timeout is per read, not per call: each chunk comes within it, the whole stream does not.
+    fake_llm.behaviour.chunk_delay = 0.25  # three chunks: 0.5 s in all
+    settings = settings.model_copy(update={"llm_timeout_seconds": 0.4})
+    async with app_client(create_app(settings)) as client:
+        response = await client.post("/v1/chat/stream", json=CHAT)
+
+    assert response.status_code == 200
+    assert len(gemini_chunks(response.text)) == 3
+    assert "event: error" not in response.text
 
 
 async def test_a_broken_stream_ends_with_an_error_event(client: httpx.AsyncClient, fake_llm: FakeLLM) -> None:

@@ -23,9 +23,22 @@ HELLO = [{"role": "user", "content": "Hello"}]
             {"model": "gemini-2.5-flash", "messages": [{"role": "system", "content": "x"}]},
             ["body", "messages", 0, "role"],
         ),
+        ({"model": "gemini-2.5-flash", "messages": HELLO * 101}, ["body", "messages"]),
+        (
+            {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "x" * 32_001}]},
+            ["body", "messages", 0, "content"],
+        ),
         ({"model": "gemini-2.5-flash", "messages": HELLO, "temprature": 0.2}, ["body", "temprature"]),
     ],
-    ids=["no messages", "empty messages", "empty content", "unknown role", "misspelt field"],
+    ids=[
+        "no messages",
+        "empty messages",
+        "empty content",
+        "unknown role",
+        "too many messages",
+        "content too long",
+        "misspelt field",
+    ],
 )
 async def test_bad_input_is_a_422_naming_the_field(
     client: httpx.AsyncClient, fake_llm: FakeLLM, body: dict, where: list
@@ -64,10 +77,11 @@ async def test_an_upstream_error_is_a_502_naming_its_status(
     assert "the fake was told to fail" not in response.text  # the upstream's body is not passed on
 
 
-async def test_a_rejected_key_is_a_502_too(settings: Settings) -> None:
+@pytest.mark.parametrize("path", ["/v1/chat", "/v1/chat/stream"])
+async def test_a_rejected_key_is_a_502_too(settings: Settings, path: str) -> None:
     settings = settings.model_copy(update={"llm_api_key": SecretStr("not-the-key")})
     async with app_client(create_app(settings)) as client:
-        response = await client.post("/v1/chat", json={"model": "gemini-2.5-flash", "messages": HELLO})
+        response = await client.post(path, json={"model": "gemini-2.5-flash", "messages": HELLO})
 
     assert response.status_code == 502
     assert response.json() == {"detail": "The LLM upstream answered 400."}
@@ -86,11 +100,12 @@ async def test_an_upstream_that_does_not_answer_in_time_is_a_504(
     assert response.json() == {"detail": "The LLM upstream did not answer in time."}
 
 
-async def test_an_unreachable_upstream_is_a_503(settings: Settings) -> None:
+@pytest.mark.parametrize("path", ["/v1/chat", "/v1/chat/stream"])
+async def test_an_unreachable_upstream_is_a_503(settings: Settings, path: str) -> None:
     # Port 9 (discard) on loopback: nothing listens there, so the connection is refused at once.
     settings = settings.model_copy(update={"llm_base_url": "http://127.0.0.1:9"})
     async with app_client(create_app(settings)) as client:
-        response = await client.post("/v1/chat", json={"model": "gemini-2.5-flash", "messages": HELLO})
+        response = await client.post(path, json={"model": "gemini-2.5-flash", "messages": HELLO})
 
     assert response.status_code == 503
     assert response.json() == {"detail": "The LLM upstream could not be reached."}

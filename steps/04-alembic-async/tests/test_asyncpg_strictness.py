@@ -2,9 +2,11 @@
 
 asyncpg has the server prepare each statement, takes each parameter's type from the server's answer,
 and accepts only the matching Python type: no int for text, no str for int. psycopg sends the value
-as it is (a str untyped) and lets PostgreSQL cast it. Core statements are unaffected (SQLAlchemy knows
-the column types and casts every parameter); hand-written `text()` SQL is not. asyncpg also reports an
-unavailable database differently, which is why `app/errors.py` changed.
+as it is (a str untyped) and lets PostgreSQL cast it. In Core statements SQLAlchemy gives each
+parameter its column's type, so the server never has to guess it; the Python value must still be of
+that type. In hand-written `text()` SQL the server works out each parameter's type from the SQL
+around it, and the strictness shows often. asyncpg also reports an unavailable database differently,
+which is why `app/errors.py` changed.
 """
 
 from collections.abc import AsyncIterator, Iterator
@@ -105,11 +107,30 @@ async def test_one_core_select_runs_unchanged_on_psycopg_and_asyncpg(
 
     assert from_psycopg == from_asyncpg == [("gemini-2.5-flash", 200)]
     # One statement object, compiled by each dialect to its driver's placeholders. The casts come from
-    # the column types: that is why Core statements never trip over asyncpg's strictness.
+    # the column types, so the server need not guess a parameter's type; the values here are of the
+    # columns' Python types, too, and the next test shows what happens when one is not.
     for_psycopg = str(statement.compile(dialect=db.dialect))
     for_asyncpg = str(statement.compile(dialect=engine.dialect))
     assert "usage_records.model = %(model_1)s::VARCHAR" in for_psycopg
     assert "usage_records.model = $1::VARCHAR" in for_asyncpg
+
+
+async def test_core_still_needs_values_of_the_column_type(
+    settings: Settings, client: httpx.AsyncClient, db: Connection
+) -> None:
+    row = {"model": "gemini-2.5-flash", "streamed": False, "prompt_tokens": 1, "completion_tokens": 2}
+    row |= {"total_tokens": 3, "latency_ms": 10, "status_code": "200"}  # a str, for a SMALLINT column
+    statement = insert(usage_records).values(row)
+    engine = create_db_engine(settings.database_url)  # asyncpg, to the same database as `db`
+
+    db.execute(statement)  # psycopg sends "200" as it is, and the server casts it
+    db.commit()
+    async with engine.connect() as conn:
+        with pytest.raises(DBAPIError, match=r"'200' \('str' object cannot be interpreted as an integer"):
+            await conn.execute(statement)  # asyncpg refuses it before it is sent
+    await engine.dispose()
+
+    assert db.execute(select(usage_records.c.status_code)).scalars().all() == [200]
 
 
 async def test_asyncpg_reports_a_missing_database_as_a_plain_dbapi_error() -> None:

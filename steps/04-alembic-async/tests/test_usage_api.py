@@ -77,6 +77,7 @@ async def test_pages_walk_through_every_record_once_newest_first(
             break
 
     assert len(seen) == 7
+    assert len(set(seen)) == 7  # no record twice, so none left out
     assert seen == sorted(seen, reverse=True)
 
 
@@ -138,6 +139,27 @@ async def test_bad_query_parameters_are_a_422_naming_them(
 
     assert response.status_code == 422
     assert [error["loc"] for error in response.json()["detail"]] == [where]
+
+
+async def test_a_pooled_connection_that_died_while_idle_is_replaced(
+    client: httpx.AsyncClient, db: Connection
+) -> None:
+    add_records(db, 2)
+    before = (await client.get("/v1/usage")).json()  # the app's pool now holds an idle connection
+    # As if the database restarted: end every other session on it, and wait (1 s at most) until each has.
+    db.execute(
+        text(
+            "SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    db.commit()
+
+    response = await client.get("/v1/usage")
+
+    assert response.status_code == 200
+    assert response.json() == before
+    assert before["totals"]["calls"] == 2
 
 
 async def test_a_database_that_went_away_is_a_503(
