@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis
 from workshop import services
 from workshop.databases import SchemaBuilder, TestDatabases
 from workshop.fake_llm import FakeLLM
@@ -40,6 +39,8 @@ def database_url(test_databases: TestDatabases) -> Iterator[str]:
 
 @pytest.fixture
 def redis_url() -> str:
+    import redis  # here, not at the top: a step that never uses Redis does not wait for its import
+
     url = services.redis_url()
     with redis.Redis.from_url(url) as client:
         client.flushdb()
