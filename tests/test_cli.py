@@ -62,19 +62,28 @@ def test_up_serves_the_step_and_ctrl_c_leaves_nothing_behind(step: str) -> None:
     assert latest["model"] == "gemini-2.5-flash" and latest["status_code"] == 200
     assert f"curl -s {base}/v1/chat" in output
     assert up.returncode == 0, output
-    servers_left = [pid for pid in set(psutil.pids()) - before if is_a_server(pid)]
+    servers_left = [describe(pid) for pid in set(psutil.pids()) - before if is_a_server(pid)]
     assert servers_left == [], output
 
 
 def is_a_server(pid: int) -> bool:
-    """A Redis server, or a PostgreSQL postmaster (`postgres -D …`; its backends serve other clients)."""
+    """A Valkey (or Redis) server, or a PostgreSQL postmaster (`postgres -D …`; its backends serve
+    other clients)."""
     try:
         process = psutil.Process(pid)
-        return process.name() == "redis-server" or (
+        return process.name() in ("valkey-server", "redis-server") or (
             process.name() == "postgres" and "-D" in process.cmdline()
         )
     except psutil.Error:  # it ended while we looked: not left behind
         return False
+
+
+def describe(pid: int) -> str:
+    try:
+        process = psutil.Process(pid)
+        return f"{pid} {' '.join(process.cmdline())} (parent: {process.ppid()})"
+    except psutil.Error:
+        return f"{pid} (ended)"
 
 
 def wait_until_listening(base: str, process: subprocess.Popen[str]) -> None:

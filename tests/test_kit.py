@@ -1,4 +1,5 @@
-"""The kit's promises to every step's tests: real servers, a fresh database and an empty Redis each time."""
+"""The kit's promises to every step's tests: real servers, a fresh database and an empty Redis each time,
+one fixture that starts the app, and steps that tell what they need."""
 
 import json
 import os
@@ -7,10 +8,15 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
+import pytest
 import redis
 from workshop import services
 from workshop.databases import TestDatabases
+from workshop.steps import Step, all_steps
+
+pytest_plugins = ["pytester"]
 
 
 def test_each_database_url_is_a_fresh_copy_of_the_template() -> None:
@@ -74,3 +80,185 @@ def test_a_pid_reused_since_the_list_was_written_is_forgotten(tmp_path: Path) ->
         newcomer.kill()
 
     assert json.loads(users.read_text()) == []
+
+
+# The embedded Redis-protocol server: Valkey, with the Redis 7 commands a later step may use.
+
+
+@pytest.mark.skipif("REDIS_URL" in os.environ, reason="REDIS_URL is set: the tests use that server")
+def test_the_embedded_server_is_valkey() -> None:
+    with redis.Redis.from_url(services.redis_url()) as client:
+        server = client.info("server")
+
+    assert server["server_name"] == "valkey"
+    assert str(server["valkey_version"]).startswith("9.")
+    assert services.redis_url().startswith(f"unix://{services.state_dir()}/valkey-{os.getpid()}-")
+
+
+def test_expire_nx_works(redis_url: str) -> None:
+    with redis.Redis.from_url(redis_url) as client:
+        client.set("session", "data")
+
+        assert client.expire("session", 10, nx=True) is True  # no expiry yet: set it
+        assert client.expire("session", 99, nx=True) is False  # one is set: left alone
+        assert 0 < client.ttl("session") <= 10
+
+
+def test_functions_load_and_run(redis_url: str) -> None:
+    library = """#!lua name=workshop_kit_test
+    redis.register_function('incr_by_two', function(keys, args) return redis.call('INCRBY', keys[1], 2) end)
+    """
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.function_load(library, replace=True) == b"workshop_kit_test"
+        try:
+            assert client.fcall("incr_by_two", 1, "counter") == 2
+            assert client.fcall("incr_by_two", 1, "counter") == 4
+        finally:
+            client.function_delete("workshop_kit_test")  # functions outlive FLUSHDB
+
+
+def valkey_servers_on(socket: str) -> list[psutil.Process]:
+    """The running Valkey servers listening on `socket` (it is in their process title)."""
+    return [
+        process
+        for process in psutil.process_iter(["name", "cmdline"])
+        if process.info["name"] == "valkey-server" and socket in " ".join(process.info["cmdline"] or [])
+    ]
+
+
+STARTS_VALKEY = "from workshop import services; print(services.redis_url(), flush=True)"
+WITHOUT_REDIS_URL = {name: value for name, value in os.environ.items() if name != "REDIS_URL"}
+
+
+def test_the_embedded_valkey_stops_when_its_process_exits() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", STARTS_VALKEY],
+        env=WITHOUT_REDIS_URL,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    socket = finished.stdout.strip().removeprefix("unix://")
+
+    assert socket.endswith("valkey.sock")
+    assert valkey_servers_on(socket) == []
+    assert not Path(socket).parent.exists()  # its folder (config, log, socket) is gone too
+
+
+def test_a_valkey_left_by_a_killed_process_is_stopped_by_the_next_one() -> None:
+    command = [sys.executable, "-c", f"{STARTS_VALKEY}; import time; time.sleep(60)"]
+    with subprocess.Popen(command, env=WITHOUT_REDIS_URL, stdout=subprocess.PIPE, text=True) as killed:
+        assert killed.stdout is not None
+        socket = killed.stdout.readline().strip().removeprefix("unix://")
+        killed.kill()  # SIGKILL: no atexit, so its server runs on
+    assert len(valkey_servers_on(socket)) == 1
+
+    services.stop_orphaned_valkeys()  # what the next process to start an embedded Valkey does first
+
+    assert valkey_servers_on(socket) == []
+    assert not Path(socket).parent.exists()
+
+
+# Steps, as the CLI and the benchmark see them.
+
+
+def test_each_step_names_its_database_driver_in_its_settings() -> None:
+    drivers = {step.number: step.database_driver for step in all_steps()}
+
+    assert drivers["01"] is None  # no database
+    assert drivers["02"] == "psycopg"  # sync
+    assert {driver for number, driver in drivers.items() if number >= "03"} == {"asyncpg"}
+
+
+@pytest.mark.parametrize("statement", ["from app.db.tables import metadata", "from . import tables"])
+def test_settings_that_import_their_app_are_refused_with_a_clear_error(
+    tmp_path: Path, statement: str
+) -> None:
+    settings = tmp_path / "99-example" / "app" / "settings.py"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(f"{statement}\n\nfrom pydantic_settings import BaseSettings\n")
+
+    with pytest.raises(ImportError, match=r"settings\.py:1 imports from the step's own `app` package"):
+        Step(settings.parents[1]).settings_class()
+
+
+# The `test_app` fixture and its friends, in a test session of their own whose conftest provides only `app`.
+
+CONFTEST = """
+from contextlib import asynccontextmanager
+
+import pytest
+from fastapi import FastAPI, Request
+
+
+@pytest.fixture
+def app(fake_llm):
+    @asynccontextmanager
+    async def lifespan(app):
+        yield {"upstream": fake_llm.base_url}  # lifespan state: only there once the lifespan has run
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/upstream")
+    async def upstream(request: Request) -> dict:
+        return {"upstream": request.state.upstream}
+
+    return app
+"""
+
+TESTS = """
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_client_calls_the_running_app(client, fake_llm):
+    response = await client.get("/upstream")
+
+    assert response.json() == {"upstream": fake_llm.base_url}
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_test_without_a_database_gets_none(test_app, fake_llm):
+    assert test_app.fake_llm is fake_llm
+    assert test_app.database_url is None
+    assert (await test_app.client.get("/upstream")).status_code == 200
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_state_is_the_lifespan_state_the_requests_see(test_app, fake_llm):
+    assert test_app.state == {"upstream": fake_llm.base_url}
+
+    test_app.state["upstream"] = "http://elsewhere.test"
+
+    assert (await test_app.client.get("/upstream")).json() == {"upstream": "http://elsewhere.test"}
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_test_that_asks_for_a_database_gets_its_url(test_app, database_url, db):
+    assert test_app.database_url == database_url
+    assert database_url.startswith("postgresql://")
+    assert db.scalar(text("SELECT current_database()")) == make_url(database_url).database
+
+
+def test_db_starts_no_app(db, request):
+    assert db.scalar(text("SELECT 1")) == 1
+    assert not {"app", "test_app", "client"} & set(request.fixturenames)
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_a_conftest_that_provides_only_app_gets_client_test_app_and_db(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_fixtures=TESTS)
+
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider",
+        "-o", f"asyncio_mode={mode}",
+        "-o", "asyncio_default_fixture_loop_scope=function",  # test_app must not rely on the ini's scope
+    )  # fmt: skip
+
+    result.assert_outcomes(passed=5)

@@ -8,6 +8,11 @@ an async engine (asyncpg, `NullPool`), `engine.begin()`, and `run_sync` to hand 
 These functions are for sync callers where no event loop is running (a session fixture, the CLI):
 they run that async work with `asyncio.run()`. From inside a running loop (an async test), do the same
 `await conn.run_sync(...)` on a connection of your own instead.
+
+Why not pytest-alembic (0.13): it runs migrations for tests only, not for the template database or
+`workshop up`; handed an `AsyncEngine` it lends the engine itself to env.py, which the async template's
+env.py cannot use (a sync `Connection`, lent through `run_sync`, works); and its built-in tests need an
+empty database, not the migrated template copies the other tests get.
 """
 
 from __future__ import annotations

