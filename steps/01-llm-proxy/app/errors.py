@@ -1,7 +1,25 @@
 """What can go wrong upstream, and the status our client sees for each."""
 
+import json
+
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped, so any text a client sent can be echoed back."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422, made safe for any input. JSON may carry a lone surrogate ("\\udc80"), which no
+    UTF-8 can encode: the default handler, echoing it back, would fail with a 500."""
+    assert isinstance(exc, RequestValidationError)
+    return SafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 
 class UpstreamError(Exception):

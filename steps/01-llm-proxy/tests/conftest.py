@@ -1,11 +1,12 @@
-"""Each test gets a fresh app wired to the kit's fake LLM upstream (`fake_llm`, from the workshop plugin)."""
+"""What is special about this step's tests; the kit's plugin does the rest.
 
-from collections.abc import AsyncIterator
+The plugin gives each test the fake LLM upstream (`fake_llm`) and the app running in-process
+(`test_app`, `client`). This file says how this step builds its settings and its app.
+"""
 
-import httpx
 import pytest
+from fastapi import FastAPI
 from workshop.fake_llm import API_KEY, FakeLLM
-from workshop.testing import app_client
 
 from app.main import create_app
 from app.settings import Settings
@@ -17,6 +18,5 @@ def settings(fake_llm: FakeLLM) -> Settings:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(settings)) as client:
-        yield client
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)

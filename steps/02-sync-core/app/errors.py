@@ -1,7 +1,29 @@
-"""What can go wrong with what we depend on, and the status our client sees for each."""
+"""What can go wrong with what we depend on, and the status our client sees for each.
+
+One exception per outside system, raised by that system's adapter (`app/llm.py` for the LLM,
+`app/db/engine.py` for the database), and one handler each: a failure is never blamed on the wrong one.
+"""
+
+import json
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped, so any text a client sent can be echoed back."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422, made safe for any input. JSON may carry a lone surrogate ("\\udc80"), which no
+    UTF-8 can encode: the default handler, echoing it back, would fail with a 500."""
+    assert isinstance(exc, RequestValidationError)
+    return SafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 
 class UpstreamError(Exception):
@@ -29,6 +51,9 @@ async def upstream_error_handler(request: Request, exc: Exception) -> JSONRespon
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
 
+class DatabaseUnavailable(Exception):
+    """The database is down, unreachable or gone: not the client's fault, and worth a retry later."""
+
+
 async def database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
-    """SQLAlchemy's OperationalError: the database is down, unreachable or gone; not the client's fault."""
     return JSONResponse({"detail": "The database is unavailable."}, status_code=503)

@@ -1,8 +1,9 @@
 """The proxy's own API: what clients send and receive. The Gemini shape stays inside app/llm.py."""
 
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class Message(BaseModel):
@@ -18,6 +19,14 @@ class ChatRequest(BaseModel):
     model: str
     messages: list[Message] = Field(min_length=1, max_length=100)
 
+    @model_validator(mode="after")
+    def has_a_user_message(self) -> "ChatRequest":
+        # The upstream answers the user: it refuses a conversation without a user turn, with a 400 we
+        # would pass on as a 502. It is the client's mistake, so it is the client's 422, here.
+        if not any(message.role == "user" for message in self.messages):
+            raise ValueError("messages must include at least one user message")
+        return self
+
 
 class Usage(BaseModel):
     prompt_tokens: int
@@ -31,17 +40,38 @@ class ChatResponse(BaseModel):
     usage: Usage
 
 
+def _without_nul(value: str) -> str:
+    # PostgreSQL's text cannot hold NUL; a filter with one would fail in the database, as a 500.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    # The database compares instants. At the very edges of the calendar a time may have none Python can
+    # hold (0001-01-01T00:00:00+01:00 is in year 0 in UTC); a driver that converts to UTC (asyncpg does)
+    # would fail on it, as a 500. Such a time is the client's mistake: a 422.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between years 1 and 9999 in UTC") from None
+
+
+FilterText = Annotated[str, AfterValidator(_without_nul)]
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
 class UsageQuery(BaseModel):
     """Filters and paging of `GET /v1/usage`, read from the query string."""
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = None
-    status_code: int | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    model: FilterText | None = None
+    status_code: int | None = Field(default=None, ge=100, le=599)  # an HTTP status; the column is a SMALLINT
+    since: Instant | None = None
+    until: Instant | None = None
     limit: int = Field(default=50, ge=1, le=100)
-    cursor: int | None = Field(default=None, ge=1)
+    cursor: int | None = Field(default=None, ge=1, le=2**63 - 1)  # an id: a BIGINT
 
     @model_validator(mode="after")
     def since_before_until(self) -> "UsageQuery":

@@ -1,13 +1,13 @@
-"""Each test gets a fresh app wired to the kit's fake LLM upstream and to a fresh, empty database
-(`fake_llm` and `database_url` come from the workshop plugin)."""
+"""What is special about this step's tests; the kit's plugin does the rest.
 
-from collections.abc import AsyncIterator, Iterator
+The plugin gives each test a fresh database (`database_url`), the fake LLM upstream (`fake_llm`), the
+app running in-process (`test_app`, `client`) and a connection to look at rows with (`db`). This file
+says how this step builds its settings and its app (the app creates its own tables at startup).
+"""
 
-import httpx
 import pytest
-from sqlalchemy import Connection, create_engine
+from fastapi import FastAPI
 from workshop.fake_llm import API_KEY, FakeLLM
-from workshop.testing import app_client
 
 from app.main import create_app
 from app.settings import Settings
@@ -24,15 +24,5 @@ def settings(fake_llm: FakeLLM, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def db(settings: Settings, client: httpx.AsyncClient) -> Iterator[Connection]:
-    """A connection of the test's own, to look at the rows the app wrote (after its startup)."""
-    engine = create_engine(settings.database_url)
-    with engine.connect() as conn:
-        yield conn
-    engine.dispose()
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)

@@ -1,40 +1,18 @@
 """`GET /v1/usage`: a page of records, newest first, and totals over everything the filters match."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import Connection, insert, make_url, text
+from sqlalchemy import Connection, make_url, text
 from sqlalchemy.exc import ProgrammingError
 from workshop.databases import TestDatabases
-from workshop.testing import app_client
+from workshop.testing import TestApp
 
 from app.db.engine import create_db_engine
-from app.db.tables import usage_records
-from app.main import create_app
 from app.settings import Settings
 
-NOON = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-
-
-def add_records(db: Connection, count: int, **overrides: object) -> None:
-    """`count` rows, one minute apart from NOON, 10 + 5 tokens each unless overridden."""
-    rows = [
-        {
-            "created_at": NOON + timedelta(minutes=n),
-            "model": "gemini-2.5-flash",
-            "streamed": False,
-            "status_code": 200,
-            "prompt_tokens": 10,
-            "completion_tokens": 5,
-            "total_tokens": 15,
-            "latency_ms": 100,
-        }
-        | overrides
-        for n in range(count)
-    ]
-    db.execute(insert(usage_records), rows)
-    db.commit()
+from .factories import NOON, add_usage_records
 
 
 async def test_an_empty_log_has_zero_totals(client: httpx.AsyncClient) -> None:
@@ -64,7 +42,7 @@ async def test_a_call_through_the_proxy_shows_up(client: httpx.AsyncClient) -> N
 async def test_pages_walk_through_every_record_once_newest_first(
     client: httpx.AsyncClient, db: Connection
 ) -> None:
-    add_records(db, 7)
+    add_usage_records(db, 7)
 
     seen, cursor = [], None
     while True:
@@ -84,8 +62,8 @@ async def test_pages_walk_through_every_record_once_newest_first(
 async def test_filters_narrow_both_the_items_and_the_totals(
     client: httpx.AsyncClient, db: Connection
 ) -> None:
-    add_records(db, 4)  # 12:00 .. 12:03
-    add_records(db, 2, model="gemini-2.5-flash-lite", status_code=502, total_tokens=0)
+    add_usage_records(db, 4)  # 12:00 .. 12:03
+    add_usage_records(db, 2, model="gemini-2.5-flash-lite", status_code=502, total_tokens=0)
 
     by_model = (await client.get("/v1/usage", params={"model": "gemini-2.5-flash-lite"})).json()
     by_status = (await client.get("/v1/usage", params={"status_code": 200})).json()
@@ -144,7 +122,7 @@ async def test_bad_query_parameters_are_a_422_naming_them(
 async def test_a_pooled_connection_that_died_while_idle_is_replaced(
     client: httpx.AsyncClient, db: Connection
 ) -> None:
-    add_records(db, 2)
+    add_usage_records(db, 2)
     before = (await client.get("/v1/usage")).json()  # the app's pool now holds an idle connection
     # As if the database restarted: end every other session on it, and wait (1 s at most) until each has.
     db.execute(
@@ -173,14 +151,14 @@ async def test_a_database_that_went_away_is_a_503(
     assert response.json() == {"detail": "The database is unavailable."}
 
 
-async def test_a_database_server_that_cannot_be_reached_is_a_503(settings: Settings) -> None:
-    app = create_app(settings)
-    async with app_client(app) as client:
-        # As if the server went down after startup: the app's engine now points where nothing listens.
-        unreachable = make_url(settings.database_url).set(host="127.0.0.1", port=9, query={})
-        app.state.engine = create_db_engine(unreachable.render_as_string(hide_password=False))
+async def test_a_database_server_that_cannot_be_reached_is_a_503(
+    test_app: TestApp, settings: Settings
+) -> None:
+    # As if the server went down after startup: the app's engine now points where nothing listens.
+    nowhere = make_url(settings.database_url).set(host="127.0.0.1", port=9, query={})
+    test_app.state["engine"] = create_db_engine(nowhere.render_as_string(hide_password=False))
 
-        response = await client.get("/v1/usage")
+    response = await test_app.client.get("/v1/usage")
 
     assert response.status_code == 503
     assert response.json() == {"detail": "The database is unavailable."}

@@ -5,10 +5,17 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from fastapi import FastAPI
-from sqlalchemy.exc import DBAPIError
+from fastapi.exceptions import RequestValidationError
 
 from app.db.engine import create_db_engine
-from app.errors import UpstreamError, database_unavailable_handler, upstream_error_handler
+from app.dependencies import AppState
+from app.errors import (
+    DatabaseUnavailable,
+    UpstreamError,
+    database_unavailable_handler,
+    request_validation_handler,
+    upstream_error_handler,
+)
 from app.llm import GeminiClient
 from app.routers import chat, usage
 from app.settings import Settings
@@ -18,7 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()  # pydantic-settings reads the environment
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[AppState]:
         # One engine (and so one connection pool) for the app's life, disposed of at shutdown.
         # No create_all any more: the schema is the migrations' job (`alembic upgrade head`, before startup).
         engine = create_db_engine(settings.database_url)
@@ -31,17 +38,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
         connector = aiohttp.TCPConnector(limit=settings.llm_max_connections)
         async with aiohttp.ClientSession(settings.llm_base_url, connector=connector, timeout=timeout) as http:
-            app.state.llm = GeminiClient(http, settings.llm_api_key)
-            app.state.engine = engine
-            yield
+            # What the endpoints get, typed (app/dependencies.py): each request gets a copy of it.
+            yield AppState(settings=settings, llm=GeminiClient(http, settings.llm_api_key), engine=engine)
         await engine.dispose()
 
     app = FastAPI(title="LLM proxy", lifespan=lifespan)
-    app.state.settings = settings
     app.include_router(chat.router)
     app.include_router(usage.router)
+    app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(UpstreamError, upstream_error_handler)
-    # asyncpg's "unavailable" errors are spread over DBAPIError and OSError: the handler sorts them out.
-    app.add_exception_handler(DBAPIError, database_unavailable_handler)
-    app.add_exception_handler(OSError, database_unavailable_handler)
+    app.add_exception_handler(DatabaseUnavailable, database_unavailable_handler)
     return app

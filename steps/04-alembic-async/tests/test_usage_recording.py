@@ -6,11 +6,9 @@ import httpx
 import pytest
 from sqlalchemy import Connection, select
 from workshop.fake_llm import FakeLLM
-from workshop.testing import app_client
+from workshop.testing import TestApp
 
 from app.db.tables import usage_records
-from app.main import create_app
-from app.settings import Settings
 
 HELLO = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello there"}]}
 
@@ -47,16 +45,14 @@ async def test_latency_covers_the_upstream_call(
 
 
 async def test_no_connection_is_held_while_the_upstream_thinks(
-    settings: Settings, db: Connection, fake_llm: FakeLLM
+    test_app: TestApp, db: Connection, fake_llm: FakeLLM
 ) -> None:
     fake_llm.behaviour.latency = 0.5
-    app = create_app(settings)
-    async with app_client(app) as client:
-        call = asyncio.create_task(client.post("/v1/chat", json=HELLO))
-        while not (fake_llm.calls or call.done()):  # noqa: ASYNC110 - the fake notes a call as it comes in
-            await asyncio.sleep(0.01)
-        held_while_the_upstream_thinks = app.state.engine.pool.checkedout()
-        response = await call
+    call = asyncio.create_task(test_app.client.post("/v1/chat", json=HELLO))
+    while not (fake_llm.calls or call.done()):  # noqa: ASYNC110 - the fake notes a call as it comes in
+        await asyncio.sleep(0.01)
+    held_while_the_upstream_thinks = test_app.state["engine"].pool.checkedout()
+    response = await call
 
     assert held_while_the_upstream_thinks == 0
     assert response.status_code == 200

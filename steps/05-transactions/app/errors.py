@@ -1,8 +1,29 @@
-"""What can go wrong with what we depend on, and the status our client sees for each."""
+"""What can go wrong with what we depend on, and the status our client sees for each.
+
+One exception per outside system, raised by that system's adapter (`app/llm.py` for the LLM,
+`app/db/engine.py` for the database), and one handler each: a failure is never blamed on the wrong one.
+"""
+
+import json
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped, so any text a client sent can be echoed back."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422, made safe for any input. JSON may carry a lone surrogate ("\\udc80"), which no
+    UTF-8 can encode: the default handler, echoing it back, would fail with a 500."""
+    assert isinstance(exc, RequestValidationError)
+    return SafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 
 class UpstreamError(Exception):
@@ -30,35 +51,9 @@ async def upstream_error_handler(request: Request, exc: Exception) -> JSONRespon
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
 
-# SQLSTATE classes that mean "no database to talk to right now", not "this SQL is wrong".
-UNAVAILABLE_SQLSTATES = (
-    "08",  # connection exception: the connection broke, or could not be made
-    "53",  # insufficient resources: too many connections, out of memory or disk
-    "57P",  # operator intervention: the server is shutting down or starting up, the database was dropped
-    "3D000",  # invalid catalog name: the database does not exist (any more)
-)
-
-
-def is_database_unavailable(exc: Exception) -> bool:
-    """Whether a database error means "down, unreachable or gone" rather than a bug in our SQL.
-
-    psycopg raises OperationalError for all of these; asyncpg does not. SQLAlchemy wraps most of
-    asyncpg's errors in a plain DBAPIError, so we look at what happened instead: the connection died
-    under us, or the server answered with one of the SQLSTATEs above. And a connection that cannot
-    be opened at all (refused, reset, timed out) escapes asyncpg as a bare OSError, which SQLAlchemy
-    does not wrap; nothing else in this app lets an OSError out of an endpoint (aiohttp's own, such
-    as a refused upstream connection, are turned into upstream errors in app/llm.py).
-    """
-    if isinstance(exc, OSError):
-        return True
-    if isinstance(exc, DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-        return exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
-    return False
+class DatabaseUnavailable(Exception):
+    """The database is down, unreachable or gone: not the client's fault, and worth a retry later."""
 
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
-    """The database is down, unreachable or gone: not the client's fault, so a 503."""
-    if not is_database_unavailable(exc):
-        raise exc  # a bug (bad SQL, a broken constraint): a 500, logged with its traceback
     return JSONResponse({"detail": "The database is unavailable."}, status_code=503)

@@ -1,17 +1,19 @@
-"""Each test gets a fresh app wired to the kit's fake LLM upstream and to a fresh database with the
-schema at head (`fake_llm` and `database_url` come from the workshop plugin)."""
+"""What is special about this step's tests; the kit's plugin does the rest.
 
-from collections.abc import AsyncIterator, Iterator
+The plugin gives each test a fresh database (`database_url`), the fake LLM upstream (`fake_llm`), the
+app running in-process (`test_app`, `client`) and a connection to look at rows with (`db`). This file
+says how this step builds its schema, its settings and its app.
+"""
+
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlalchemy import Connection, create_engine
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from workshop.databases import SchemaBuilder
 from workshop.fake_llm import API_KEY, FakeLLM
 from workshop.migrations import alembic_schema
-from workshop.testing import app_client
 
 from app.db.engine import create_db_engine
 from app.main import create_app
@@ -38,26 +40,13 @@ def settings(fake_llm: FakeLLM, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def db(settings: Settings, client: httpx.AsyncClient) -> Iterator[Connection]:
-    """A connection of the test's own, to look at the rows the app wrote (after its startup).
-
-    It is a sync psycopg connection still: the tables are the same, whichever driver wrote the rows.
-    """
-    engine = create_engine(settings.database_url.replace("+asyncpg", "+psycopg", 1))
-    with engine.connect() as conn:
-        yield conn
-    engine.dispose()
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
 
 
 @pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine of the test's own on the test's database, for calling services directly."""
+    """An engine of the test's own on the test's database, to call services with directly."""
     engine = create_db_engine(settings.database_url)
     yield engine
     await engine.dispose()

@@ -1,27 +1,29 @@
-"""The engine (made once, in the lifespan) and the dependencies that hand it to endpoints."""
+"""The database adapter: the engine, made once in the lifespan, and the errors it lets through.
 
-from collections.abc import Iterator
-from typing import Annotated
+A query that is wrong (bad SQL, a broken constraint) is a bug and stays a 500. A database that is not
+there is `DatabaseUnavailable` (a 503): psycopg reports every such case (refused, gone, restarting) as
+an `OperationalError`, which the listener below turns into the app's own exception, here, in the one
+module that knows the driver.
+"""
 
-from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import OperationalError
+
+from app.errors import DatabaseUnavailable
 
 
 def create_db_engine(url: str) -> Engine:
     # pool_pre_ping: test each pooled connection before use, so a restarted database costs a retry,
     # not an error for the client.
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _unavailable_or_bug)
+    return engine
 
 
-def get_engine(request: Request) -> Engine:
-    return request.app.state.engine  # type: ignore[no-any-return]
-
-
-def get_connection(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connection]:
-    """A pooled connection for the length of one request; back to the pool afterwards."""
-    with engine.connect() as conn:
-        yield conn
-
-
-DbEngine = Annotated[Engine, Depends(get_engine)]
-DbConnection = Annotated[Connection, Depends(get_connection)]
+def _unavailable_or_bug(context: ExceptionContext) -> None:
+    """Turns a driver error that means "no database" into `DatabaseUnavailable`; others pass as they are."""
+    if context.is_pre_ping:
+        return  # the pre-ping is asking "is this pooled connection dead?": let the pool replace it
+    if isinstance(context.sqlalchemy_exception, OperationalError):
+        raise DatabaseUnavailable() from context.sqlalchemy_exception

@@ -9,30 +9,23 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from app.db.engine import DbEngine
+from app.dependencies import LLM, DbEngine, app_state
 from app.errors import UpstreamError
-from app.llm import GeminiClient
 from app.metering import UsageMeter
 from app.schemas import ChatRequest, ChatResponse
-from app.settings import Settings
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 
 
-def get_llm(request: Request) -> GeminiClient:
-    return request.app.state.llm  # type: ignore[no-any-return]
-
-
 def allowed_chat(chat: ChatRequest, request: Request) -> ChatRequest:
     """The request body, once its model is one this deployment allows (a paid API: we choose)."""
-    settings: Settings = request.app.state.settings
+    settings = app_state(request)["settings"]
     if chat.model not in settings.allowed_models:
         allowed = ", ".join(settings.allowed_models)
         raise HTTPException(400, f"Model {chat.model!r} is not allowed. Allowed models: {allowed}.")
     return chat
 
 
-LLM = Annotated[GeminiClient, Depends(get_llm)]
 AllowedChat = Annotated[ChatRequest, Depends(allowed_chat)]
 
 

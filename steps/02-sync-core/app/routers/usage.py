@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.db.engine import DbConnection
 from app.db.usage import list_usage, sum_usage
+from app.dependencies import DbConnection
 from app.schemas import UsagePage, UsageQuery, UsageRecord, UsageTotals
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])

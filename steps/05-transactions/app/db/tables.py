@@ -1,5 +1,7 @@
 """The schema, as SQLAlchemy Core `Table` objects on one `MetaData`. No ORM classes."""
 
+from datetime import date
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -13,8 +15,10 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    cast,
     func,
 )
+from sqlalchemy.sql.expression import ColumnElement
 
 # Constraint and index names follow a convention, so they are the same on every database and a
 # migration (step 04) can name what it changes.
@@ -52,10 +56,19 @@ Index("ix_usage_records_created_at", usage_records.c.created_at)
 daily_usage = Table(
     "daily_usage",
     metadata,
-    Column("day", Date, primary_key=True),  # in UTC
+    Column("day", Date, primary_key=True),  # utc_today() below, when the call was recorded
     Column("model", Text, primary_key=True),
     Column("calls", Integer, nullable=False),
     Column("prompt_tokens", BigInteger, nullable=False),
     Column("completion_tokens", BigInteger, nullable=False),
     Column("total_tokens", BigInteger, nullable=False),
 )
+
+
+def utc_today() -> ColumnElement[date]:
+    """Today in UTC, by the database's clock: the clock that stamps `usage_records.created_at`.
+
+    Inside a transaction `now()` is the time the transaction began, so a call's record and the day
+    its tokens count into are stamped by one clock at one moment, whichever instance recorded it.
+    """
+    return cast(func.timezone("UTC", func.now()), Date)

@@ -1,29 +1,26 @@
 """The SQL about each day's running totals. Like every repository: statements, never transactions."""
 
-from datetime import date, timedelta
-from typing import Any
-
-from sqlalchemy import Row, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.tables import daily_usage
-from app.schemas import Usage
+from app.db.tables import daily_usage, utc_today
 
 
-async def add_call(conn: AsyncConnection, *, day: date, model: str, usage: Usage) -> None:
-    """Counts one call into its day: the first call of a day inserts the row, later ones add to it.
+async def add_to_today(
+    conn: AsyncConnection, *, model: str, prompt_tokens: int, completion_tokens: int, total_tokens: int
+) -> None:
+    """Counts one call into today's row: the first call of a day inserts it, later ones add to it.
 
     `INSERT … ON CONFLICT DO UPDATE` does both in one statement, atomically: two calls landing at the
     same moment cannot both insert, and neither increment is lost.
     """
     new = insert(daily_usage).values(
-        day=day,
+        day=utc_today(),
         model=model,
         calls=1,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        total_tokens=usage.total_tokens,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=total_tokens,
     )
     c, added = daily_usage.c, new.excluded
     await conn.execute(
@@ -37,15 +34,3 @@ async def add_call(conn: AsyncConnection, *, day: date, model: str, usage: Usage
             },
         )
     )
-
-
-async def recent_days(conn: AsyncConnection, *, until: date, days: int) -> list[Row[Any]]:
-    """The totals of each of the `days` days up to `until`, all models together, oldest first."""
-    c = daily_usage.c
-    statement = (
-        select(c.day, func.sum(c.calls).label("calls"), func.sum(c.total_tokens).label("total_tokens"))
-        .where(c.day > until - timedelta(days=days), c.day <= until)
-        .group_by(c.day)
-        .order_by(c.day)
-    )
-    return list(await conn.execute(statement))

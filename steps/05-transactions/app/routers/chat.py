@@ -1,7 +1,8 @@
 """The proxy's endpoints: one answer at once, or the same answer streamed as server-sent events.
 
 They are `async def` again: the database driver (asyncpg) and the upstream client (an aiohttp `ClientSession`)
-both await, so while one request waits on either, the event loop serves the other requests.
+both await, so while one request waits on either, the event loop serves the other requests. A router
+does HTTP only: the call, metered, is the `proxy` service's job.
 """
 
 from typing import Annotated
@@ -9,53 +10,31 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from app.db.engine import DbEngine
-from app.errors import UpstreamError
-from app.llm import GeminiClient
+from app.dependencies import LLM, DbEngine, app_state
 from app.schemas import ChatRequest, ChatResponse
-from app.services.metering import UsageMeter
-from app.settings import Settings
+from app.services import proxy
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 
 
-# The dependencies are `async def` too, though they never await: FastAPI runs a plain `def` dependency
-# in its threadpool, a thread hop on every request for nothing.
-async def get_llm(request: Request) -> GeminiClient:
-    return request.app.state.llm  # type: ignore[no-any-return]
-
-
 async def allowed_chat(chat: ChatRequest, request: Request) -> ChatRequest:
     """The request body, once its model is one this deployment allows (a paid API: we choose)."""
-    settings: Settings = request.app.state.settings
+    settings = app_state(request)["settings"]
     if chat.model not in settings.allowed_models:
         allowed = ", ".join(settings.allowed_models)
         raise HTTPException(400, f"Model {chat.model!r} is not allowed. Allowed models: {allowed}.")
     return chat
 
 
-LLM = Annotated[GeminiClient, Depends(get_llm)]
 AllowedChat = Annotated[ChatRequest, Depends(allowed_chat)]
 
 
 @router.post("")
 async def chat(chat: AllowedChat, llm: LLM, engine: DbEngine) -> ChatResponse:
-    meter = UsageMeter(engine, chat.model, streamed=False)
-    try:
-        response = await llm.generate(chat)
-    except UpstreamError as error:
-        await meter.record(error.status_code)
-        raise
-    await meter.record(200, response.usage)
-    return response
+    return await proxy.answer(chat, llm=llm, engine=engine)
 
 
 @router.post("/stream", response_class=StreamingResponse)
 async def chat_stream(chat: AllowedChat, llm: LLM, engine: DbEngine) -> StreamingResponse:
-    meter = UsageMeter(engine, chat.model, streamed=True)
-    try:
-        events = await llm.open_stream(chat, on_end=meter.record)  # errors raise before any byte is sent
-    except UpstreamError as error:
-        await meter.record(error.status_code)
-        raise
+    events = await proxy.stream(chat, llm=llm, engine=engine)  # upstream errors raise before any byte is sent
     return StreamingResponse(events, media_type="text/event-stream")

@@ -1,26 +1,20 @@
-"""Reading usage back: a page of records with the totals over every matching row, and a summary.
+"""Reading the usage records back: a page of them, and the totals over every matching row.
 
-Routers hold no SQL and open no transactions: they take a connection (or, to fan out, the engine)
-from a dependency and hand it to a service.
+A router does HTTP only: it parses the request, calls one service and shapes its answer. The service
+gets the engine and opens its own connection and transaction; no SQL here, and no transaction.
 """
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.db.engine import DbConnection, DbEngine
-from app.schemas import UsagePage, UsageQuery, UsageSummary
+from app.dependencies import DbEngine
+from app.schemas import UsagePage, UsageQuery
 from app.services.usage_reports import usage_page
-from app.services.usage_summary import usage_summary
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
 
 @router.get("")
-async def read_usage(query: Annotated[UsageQuery, Query()], conn: DbConnection) -> UsagePage:
-    return await usage_page(conn, query)
-
-
-@router.get("/summary")
-async def read_summary(engine: DbEngine, days: Annotated[int, Query(ge=1, le=90)] = 7) -> UsageSummary:
-    return await usage_summary(engine, days=days)
+async def read_usage(query: Annotated[UsageQuery, Query()], engine: DbEngine) -> UsagePage:
+    return await usage_page(engine, query)

@@ -1,13 +1,13 @@
-"""Recording a proxied call: one unit of work, two writes.
+"""Recording a proxied call: one unit of work, two writes (its record, and its day's totals).
 
-A service owns its transactions: it is handed a connection (from `engine.connect()`, with no
-transaction open) and decides where a unit of work begins and ends with `async with conn.begin()`.
-The transaction commits before the service returns, so before any response is sent.
+A service owns its transactions. It is handed the engine, opens a connection (`engine.connect()`, no
+transaction yet) and decides where the unit of work begins and ends (`conn.begin()`). `record_call`
+commits before it returns: for `POST /v1/chat` that is before the response is sent; for a stream it
+is after the last byte, when the relay calls `record` on its way out.
 """
 
 import time
 from dataclasses import dataclass
-from datetime import UTC
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -17,7 +17,7 @@ from app.schemas import Usage
 NO_USAGE = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Call:
     model: str
     streamed: bool
@@ -26,29 +26,36 @@ class Call:
     latency_ms: int
 
 
-async def record_call(conn: AsyncConnection, call: Call) -> None:
-    """The call's record and its day's totals: both are written, or neither is."""
-    async with conn.begin():
-        await write_call(conn, call)
+async def record_call(engine: AsyncEngine, call: Call) -> None:
+    """The call's record and its day's totals, in a transaction of its own: both are written, or neither."""
+    async with engine.connect() as conn, conn.begin():
+        await record_call_in_open_transaction(conn, call)
 
 
-async def write_call(conn: AsyncConnection, call: Call) -> None:
-    """The writes of one call, in a transaction the caller owns.
+async def record_call_in_open_transaction(conn: AsyncConnection, call: Call) -> None:
+    """The same two writes, joining the transaction the caller has open on `conn`.
 
-    `record_call` is this plus its own transaction. A service that must record a call together with
-    other writes, all or nothing, opens the transaction itself and calls this: transactions do not
-    nest, so the outermost service is the one that owns `begin()`.
+    For a service that must record a call together with writes of its own, all or nothing: it opens
+    the transaction and calls this. Transactions do not nest, so the outermost service owns `begin()`.
     """
-    created_at = await usage_records.add(
+    usage = call.usage
+    await usage_records.insert_usage(
         conn,
         model=call.model,
         streamed=call.streamed,
         status_code=call.status_code,
-        usage=call.usage,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
         latency_ms=call.latency_ms,
     )
-    day = created_at.astimezone(UTC).date()
-    await daily_usage.add_call(conn, day=day, model=call.model, usage=call.usage)
+    await daily_usage.add_to_today(
+        conn,
+        model=call.model,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+    )
 
 
 class UsageMeter:
@@ -62,8 +69,14 @@ class UsageMeter:
 
     async def record(self, status_code: int, usage: Usage | None = None) -> None:
         latency_ms = round((time.perf_counter() - self._started) * 1000)
-        call = Call(self._model, self._streamed, status_code, usage or NO_USAGE, latency_ms)
-        # A connection only now, once the upstream has answered: awaiting the upstream while holding
-        # one would park a pool slot for the whole call (a second or more of an LLM thinking).
-        async with self._engine.connect() as conn:
-            await record_call(conn, call)
+        call = Call(
+            model=self._model,
+            streamed=self._streamed,
+            status_code=status_code,
+            usage=usage or NO_USAGE,
+            latency_ms=latency_ms,
+        )
+        # The connection is taken only now, once the upstream has answered. Awaiting the upstream while
+        # holding one would park a pool slot for the whole call (a second or more of an LLM thinking)
+        # doing nothing, and a handful of slow calls would starve every other request.
+        await record_call(self._engine, call)

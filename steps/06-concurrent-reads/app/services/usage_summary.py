@@ -1,6 +1,5 @@
-"""The usage summary: per-model totals and the last days, read concurrently."""
+"""The usage summary: per-model totals and the last days, read at the same time."""
 
-from datetime import UTC, datetime
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -11,13 +10,14 @@ from app.services.concurrent_reads import read_concurrently
 
 
 async def usage_summary(engine: AsyncEngine, *, days: int) -> UsageSummary:
-    # Two independent reads on two tables, so they can run at once. The grand totals need no third
-    # read: the per-model query computes them in the same scan (GROUP BY ROLLUP).
-    today = datetime.now(UTC).date()
+    """Two independent reads of two tables, so they run at once, each on a connection of its own.
+
+    The grand totals need no third read: the per-model query computes them in the same scan (ROLLUP).
+    """
     by_model, by_day = await read_concurrently(
         engine,
-        usage_records.totals_by_model,
-        partial(daily_usage.recent_days, until=today, days=days),
+        usage_records.sum_usage_by_model,
+        partial(daily_usage.recent_days, days=days),
     )
     grand_total, *per_model = by_model  # ROLLUP's total row sorts first (its model is NULL)
     return UsageSummary(
