@@ -41,7 +41,7 @@ class Behaviour(BaseModel):
     """Cut the connection after sending this many chunks of a stream."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RecordedCall:
     model: str
     stream: bool
@@ -49,7 +49,7 @@ class RecordedCall:
     body: dict[str, Any]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FakeLLM:
     behaviour: Behaviour = field(default_factory=Behaviour)
     calls: list[RecordedCall] = field(default_factory=list)
@@ -95,7 +95,7 @@ def _build_app(fake: FakeLLM) -> FastAPI:
             return _error(404, "NOT_FOUND", f"unknown method {method!r}")
         stream = method == "streamGenerateContent"
         body = await request.json()
-        fake.calls.append(RecordedCall(model, stream, x_goog_api_key, body))
+        fake.calls.append(RecordedCall(model=model, stream=stream, api_key=x_goog_api_key, body=body))
 
         behaviour = fake.behaviour
         if behaviour.hang:

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -48,6 +48,12 @@ EDGE_VALUES = [
     *("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"),
 ]
 """Values that get past a careless validation and then break the database or Python below it."""
+
+EDGE_TEXTS = [
+    "\udc80",  # a lone surrogate: valid in JSON, and no UTF-8 can encode it (nor echo it back)
+    "a\x00b",
+]
+"""Text put, one at a time, in every string of a valid request body."""
 
 _report: dict[str, Any] = {"cases": Counter(), "upstream_calls": 0}  # over both tests of the run
 
@@ -157,3 +163,48 @@ def test_edge_values_never_get_a_server_error(
                 case = operation.Case(query={parameter.name: value})
                 with subtests.test(operation.label, **{parameter.name: value}):
                     case.call_and_validate(checks=[not_a_server_error])
+
+
+def test_edge_texts_in_a_body_never_get_a_server_error(
+    api_schema: schemathesis.BaseSchema, case_counts: Counter[str], subtests: pytest.Subtests
+) -> None:
+    """Every operation with a JSON body, from a valid body, with each edge text in each of its strings."""
+    for operation in operations(api_schema):
+        for body in _valid_bodies(operation):
+            for path in _string_paths(body):
+                for text in EDGE_TEXTS:
+                    case_counts[operation.label] += 1
+                    case = operation.Case(body=_replaced(body, path, text), media_type="application/json")
+                    with subtests.test(operation.label, at="/".join(map(str, path)), text=repr(text)):
+                        case.call_and_validate(checks=[not_a_server_error])
+
+
+def _valid_bodies(operation: APIOperation[Any, Any, Any, Any]) -> list[Any]:
+    """The simplest valid body of the operation (none if it takes no JSON body), the same on every run."""
+    if not any(body.media_type == "application/json" for body in operation.body):
+        return []
+    # `find` with derandomize: Hypothesis' smallest case that the schema allows, found deterministically.
+    case = find(
+        operation.as_strategy(), lambda case: True, settings=settings(database=None, derandomize=True)
+    )
+    return [case.body] if isinstance(case.body, dict) else []
+
+
+def _string_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, str):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _string_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _string_paths(item, (*path, index))
+
+
+def _replaced(value: Any, path: tuple[Any, ...], text: str) -> Any:
+    if not path:
+        return text
+    head, *rest = path
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[head] = _replaced(value[head], tuple(rest), text)
+    return copy

@@ -19,7 +19,7 @@ Answer = tuple[float, float, bool]
 """What a virtual client notes of each answer: when it came, the request's latency, whether it was right."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LoadResult:
     """One level of load: what the clients saw during the measuring window."""
 

@@ -28,7 +28,7 @@ from mirakuru.exceptions import ProcessExitedWithError, ProcessFinishedWithError
 from workshop.steps import Step
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Served:
     """A process started for the benchmark, and where it listens."""
 
@@ -92,7 +92,7 @@ def serve_step(step: Step, llm_base_url: str, uvicorn_options: Sequence[str] = (
         port = free_port()
         command = uvicorn_command(step, port, uvicorn_options)
         with _running(step.name, command, port, ready_path="/v1/usage?limit=1", env=env) as served:
-            yield Served(served.name, served.base_url, served.pid, database)
+            yield Served(name=served.name, base_url=served.base_url, pid=served.pid, database=database)
     finally:
         drop_database(server, database)
 
@@ -122,7 +122,7 @@ def _running(
             raise RuntimeError(f"{error}\n{name}'s output:\n{log.read().decode(errors='replace')}") from error
         try:
             assert server.process is not None
-            yield Served(name, f"http://127.0.0.1:{port}", server.process.pid)
+            yield Served(name=name, base_url=f"http://127.0.0.1:{port}", pid=server.process.pid)
         finally:
             # SIGTERM: uvicorn shuts down gracefully and runs the app's lifespan exit. An exit code other
             # than 0 or -SIGTERM would raise here, and hide the error the block may be raising.

@@ -1,4 +1,4 @@
-"""What can go wrong upstream, and the status our client sees for each."""
+"""What can go wrong (bad input, the upstream), and the status our client sees for each."""
 
 import json
 
