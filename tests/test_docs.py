@@ -288,3 +288,23 @@ def test_a_snippet_marker_inside_a_diff_is_shown_not_swallowed(tmp_path: Path) -
     text = html.unescape(re.sub(r"<[^>]+>", "", rendered))
 
     assert "+# --8<-- [start:part]" in text and "+# --8<-- [end:part]" in text
+
+
+def test_a_moved_file_shows_as_a_rename_with_only_its_changed_lines(tmp_path: Path) -> None:
+    moved = "".join(f"def query_{n}(): ...\n" for n in range(10))
+    steps_dir = make_steps(
+        tmp_path / "steps",
+        {"app/db/usage.py": moved, "app/gone.py": "print('unlike anything')\n"},
+        {
+            "app/repositories/usage_records.py": moved.replace("query_3", "renamed_3"),
+            "app/new.py": "x = 1\n",
+        },
+    )
+
+    diff = render_marker(steps_dir, "<!-- step-diff: 01-old 02-new -->")
+
+    assert "rename from app/db/usage.py\nrename to app/repositories/usage_records.py" in diff
+    assert "-def query_3(): ...\n+def renamed_3(): ..." in diff
+    assert "-def query_4" not in diff  # the unchanged lines of the moved file are not shown as removed
+    assert "+++ b/app/new.py" in diff and "--- a/app/gone.py" in diff  # no likeness: no rename
+    assert diff.startswith("**Diff 01-old → 02-new**: 3 files changed, +2 -2 lines")

@@ -10,6 +10,10 @@ inside both), in a ```diff block under a one-line summary. A long diff starts fo
 collapsible admonition. It is computed at every build, so a page cannot show a change that is no
 longer true. A marker naming a step that does not exist fails the build.
 
+A file that moved shows as a rename with the lines that changed, as `git diff -M` shows it: a file
+only in the old step and one only in the new step are the same file moved when at least half of
+their lines are alike (git's default threshold), the most alike pairs first.
+
 To show a marker on a page without it being replaced, indent it: only a marker at the start of a
 line counts.
 """
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 
 MARKER = re.compile(r"^<!-- step-diff: (?P<old>\S+) (?P<new>\S+)(?: (?P<path>\S+))? -->$", re.MULTILINE)
 FOLD_LONGER_THAN = 60  # lines of diff; a longer one would push the page's prose out of sight
+RENAME_SIMILARITY = 0.5  # `git diff -M`'s default: at least half of the lines alike
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 SKIPPED_SUFFIXES = {".pyc"}
 STEP_README = "README.md"  # says what the step is, so it differs between any two steps: not a change
@@ -65,13 +70,22 @@ def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: 
 def step_diff(steps_dir: Path, old: str, new: str, sub_path: str | None = None) -> StepDiff:
     """The unified diff of `steps_dir/old` and `steps_dir/new`, or of `sub_path` inside both."""
     old_root, new_root = _step(steps_dir, old), _step(steps_dir, new)
-    paths = sorted(_files(old_root, sub_path) | _files(new_root, sub_path))
-    if not paths:
+    old_files, new_files = _files(old_root, sub_path), _files(new_root, sub_path)
+    if not old_files | new_files:
         raise ValueError(f"{sub_path!r} is in neither steps/{old} nor steps/{new}")
+    renames = _renames(old_root, new_root, old_files - new_files, new_files - old_files)
+    moved_away = set(renames)
+    # Each change sorted by the path it has in the new step (a moved file where it went).
+    changes = sorted(
+        (renames.get(path, path), path) for path in old_files | new_files if path not in renames.values()
+    )
     lines: list[str] = []
     files_changed = 0
-    for path in paths:
-        file_diff = _file_diff(old_root / path, new_root / path, path)
+    for new_path, old_path in changes:
+        if old_path in moved_away:
+            file_diff = _rename_diff(old_root / old_path, new_root / new_path, old_path, new_path)
+        else:
+            file_diff = _file_diff(old_root / old_path, new_root / new_path, new_path)
         files_changed += bool(file_diff)
         lines += file_diff
     added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
@@ -144,6 +158,39 @@ def _file_diff(old: Path, new: Path, path: str) -> list[str]:
     )
     lines = list(hunks)
     return [header, *lines] if lines else []
+
+
+def _renames(old_root: Path, new_root: Path, deleted: set[str], added: set[str]) -> dict[str, str]:
+    """{old path: new path} for each deleted file that is an added one moved, most alike pairs first."""
+    scored = []
+    for old_path in deleted:
+        for new_path in added:
+            old_lines, new_lines = _read(old_root / old_path), _read(new_root / new_path)
+            if old_lines and new_lines:  # text, and not empty: an empty file is like any other
+                similarity = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).ratio()
+                if similarity >= RENAME_SIMILARITY:
+                    scored.append((similarity, old_path, new_path))
+    renames: dict[str, str] = {}
+    for _, old_path, new_path in sorted(scored, reverse=True):
+        if old_path not in renames and new_path not in renames.values():
+            renames[old_path] = new_path
+    return renames
+
+
+def _rename_diff(old: Path, new: Path, old_path: str, new_path: str) -> list[str]:
+    """A moved file's part of the diff, as git prints a rename: the header, then the changed lines."""
+    old_lines, new_lines = _read(old) or [], _read(new) or []
+    similarity = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).ratio()
+    header = [
+        f"diff --git a/{old_path} b/{new_path}",
+        f"similarity index {int(similarity * 100)}%",
+        f"rename from {old_path}",
+        f"rename to {new_path}",
+    ]
+    hunks = difflib.unified_diff(
+        old_lines, new_lines, fromfile=f"a/{old_path}", tofile=f"b/{new_path}", lineterm=""
+    )
+    return [*header, *hunks]
 
 
 def _read(path: Path) -> list[str] | None:
