@@ -262,3 +262,11 @@ def test_a_conftest_that_provides_only_app_gets_client_test_app_and_db(
     )  # fmt: skip
 
     result.assert_outcomes(passed=5)
+
+
+@pytest.mark.skipif("DATABASE_URL" in os.environ, reason="a server of your own keeps its own settings")
+def test_the_embedded_postgres_does_not_wait_for_the_disk() -> None:
+    with psycopg.connect(services.postgres_url()) as conn:
+        setting = conn.execute("SHOW fsync").fetchone()
+
+    assert setting == ("off",)
