@@ -20,6 +20,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from functools import cache
 from pathlib import Path
@@ -65,11 +66,18 @@ def skip_fsync(url: str) -> None:
     """
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        setting = conn.execute("SHOW fsync").fetchone()
-        if setting is not None and setting[0] == "on":
-            conn.execute("ALTER SYSTEM SET fsync = off")  # kept in the data directory, for every start
+    def fsync() -> str:
+        with psycopg.connect(url, autocommit=True) as conn:
+            setting = conn.execute("SHOW fsync").fetchone()
+            return str(setting[0]) if setting else ""
+
+    if fsync() == "on":  # a new data directory: once, then it is kept there for every start
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET fsync = off")
             conn.execute("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 2  # the server re-reads its settings in the background
+        while fsync() == "on" and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def forget_dead_users(pgdata: Path) -> None:
