@@ -6,7 +6,7 @@ built exactly as in the step's own tests: `fuzzing.command()` says how. A proces
 necessary, as for the steps' suites: every step's package is named `app`.
 
 The steps are fuzzed two at a time, all started by the first test that asks: a fuzz is not timed, so
-sharing the machine's two cores changes no result, and it saves about a third of the wall clock.
+sharing the machine's two cores changes no result, and it shortens the run.
 """
 
 import json

@@ -59,10 +59,9 @@ def skip_fsync(url: str) -> None:
     """Tell the embedded server not to wait for the disk: its data lives in /tmp and is rebuilt at will.
 
     Every test copies a template database and drops the copy, and with `fsync` on each of those waits
-    for the disk: ~110 ms of server time for a copy here, ~50 ms without (a suite makes ~90 of them, in
-    the background while its tests run). A crash of the machine could then corrupt the data: fine for
-    test copies and workshop databases, never for a server of your own, which is why only the
-    embedded one is told.
+    for the disk, in the background while the tests run; without it they cost the server about a third
+    of the time. A crash of the machine could then corrupt the data: fine for test copies and workshop
+    databases, never for a server of your own, which is why only the embedded one is told.
     """
     import psycopg
 

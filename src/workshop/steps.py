@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import sys
 from dataclasses import dataclass
@@ -38,59 +37,27 @@ class Step:
     def database_driver(self) -> str | None:
         """The driver the step's settings spell in their default `database_url`, or None: no database."""
         field = self.settings_class().model_fields.get("database_url")
-        if field is None:
-            return None
-        if not isinstance(field.default, str):
-            raise ValueError(f"{self.name}: `Settings.database_url` has no default URL to read a driver from")
-        return make_url(field.default).get_driver_name()
+        return make_url(field.default).get_driver_name() if field else None
 
     def settings_class(self) -> type[BaseModel]:
-        """The `Settings` class of the step's `app/settings.py`, loaded on its own.
+        """The `Settings` class of the step's `app/settings.py`, loaded as a module of its own.
 
-        It is loaded as a module of its own name (`workshop_step_05_settings`), not as `app.settings`:
-        every step's package is named `app`, and several steps are looked at in one process. So the
-        file may import libraries, not the rest of its app.
+        Not as `app.settings`: every step's package is named `app`, and the CLI and the root tests look
+        at several steps in one process. So a step's settings import libraries only, never its app.
         """
         path = self.directory / "app" / "settings.py"
-        name = f"workshop_step_{self.number}_settings"
-        module = sys.modules.get(name)
-        if module is None or module.__file__ != str(path):
-            _refuse_app_imports(path)
-            spec = importlib.util.spec_from_file_location(name, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module  # pydantic resolves the annotations through sys.modules
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[name]
-                raise
-        settings = getattr(module, "Settings", None)
-        if not (isinstance(settings, type) and issubclass(settings, BaseModel)):
-            raise LookupError(f"{path} defines no pydantic `Settings` class")
+        spec = importlib.util.spec_from_file_location(f"workshop_step_{self.number}_settings", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # pydantic resolves the fields' annotations through sys.modules
+        spec.loader.exec_module(module)
+        settings: type[BaseModel] = module.Settings
         return settings
 
     @property
     def alembic_ini(self) -> Path | None:
         path = self.directory / "alembic.ini"
         return path if path.exists() else None
-
-
-def _refuse_app_imports(path: Path) -> None:
-    """Raises if the settings module imports the app's own package, which `Step` cannot load apart."""
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.ImportFrom):
-            names = [] if node.level else [node.module or ""]
-            relative = node.level > 0
-        elif isinstance(node, ast.Import):
-            names, relative = [alias.name for alias in node.names], False
-        else:
-            continue
-        if relative or any(name == "app" or name.startswith("app.") for name in names):
-            raise ImportError(
-                f"{path}:{node.lineno} imports from the step's own `app` package; the kit loads a step's "
-                "settings on their own (to read its database driver), so they may import libraries only"
-            )
 
 
 def all_steps() -> list[Step]:

@@ -72,7 +72,8 @@ async def test_a_model_filter_with_a_nul_character_is_a_422(client: httpx.AsyncC
 async def test_a_time_with_no_instant_python_can_hold_in_utc_is_a_422(
     client: httpx.AsyncClient, name: str, value: str
 ) -> None:
-    # Was a 500 on asyncpg, which converts a time to UTC before sending it, and overflowed.
+    # The boundary every step shares: psycopg passes such a time on as it is, but asyncpg (step 03 on)
+    # converts it to UTC before sending it, and overflowed, as a 500.
     error = await _usage_error(client, **{name: value})
 
     assert error["loc"] == ["query", name]
