@@ -37,6 +37,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INSTALL_CHROMIUM = "apt-get install -y chromium"
 WIDE_SCREENS = [1280, 1920]
 PHONE = 390
+SAMPLE_SOURCE_PAGE = "/source/steps/05-transactions/app/services/metering.py/"
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +56,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pages_of(site: Path) -> list[str]:
-    """The URL path of every page of the site, the 404 page aside."""
+    """The URL path of every page a reader reaches through the nav, and one of the copies of the code
+    that pages link to: the copies are made alike, one file at a time (docs/hooks/source_links.py)."""
     folders = [index.parent.relative_to(site).as_posix() for index in site.rglob("index.html")]
-    return sorted("/" if folder == "." else f"/{folder}/" for folder in folders if "assets" not in folder)
+    pages = [f"/{folder}/".replace("/./", "/") for folder in folders if not folder.startswith("source/")]
+    return [*sorted(pages), SAMPLE_SOURCE_PAGE]
 
 
 @pytest.fixture(scope="module")

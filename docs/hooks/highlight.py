@@ -58,10 +58,10 @@ def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: 
 
 def line_ranges(path: Path, names: list[str]) -> str:
     """`hl_lines` for the named definitions of a Python file: "12-20 31-44"."""
-    if path.suffix != ".py":
-        raise ValueError("`hl` names definitions, so it works on whole Python files only")
     if ":" in path.name:
         raise ValueError("`hl` needs the whole file: line numbers of a section would not be the file's")
+    if path.suffix != ".py":
+        raise ValueError("`hl` names definitions, so it works on Python files only")
     if not names:
         raise ValueError('`hl=""` names nothing')
     tree = ast.parse(path.read_text(encoding="utf-8"))
