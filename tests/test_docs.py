@@ -10,7 +10,15 @@
   pins that behaviour). Here, each problem is reported with the page and line that has it.
 - Every step-diff marker names step directories (and a sub-path) that exist.
 - Every `steps/NN-*` directory has its page, `docs/steps/NN-*.md`, and an entry in the nav.
-- Every step page has the fixed shape: an "Estimated time: NN min" line, then the six `##` headings.
+- Every step page has the fixed shape: an H1 `NN · Title` short enough for the nav, the line
+  `**Teaching:** NN min · **Exercises:** NN min`, the seven `##` headings, a `## Questions` list, and
+  an "Instructor notes" block closing `## Exercises`; and the home page's table names each step page
+  by its H1.
+- A step page has at most 3,000 words of prose, not counting code, includes, diff markers, comments
+  and collapsed `???` blocks: a reader finishes it in its stated time.
+- Parts of a page are "part N", never "section N" or "step N": "step NN" names a step, and only that.
+- A link into a notebook page names a heading that the built notebook page has (MkDocs checks anchors
+  into Markdown pages only).
 """
 
 from __future__ import annotations
@@ -36,8 +44,17 @@ from workshop.steps import REPO_ROOT, STEPS_DIR, all_steps
 DOCS = REPO_ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
 STEP_PAGES = sorted((DOCS / "steps").glob("[0-9][0-9]-*.md"))
-STEP_PAGE_HEADINGS = ["Background", "Objectives", "Steps", "Analysis", "Exercises", "Key points"]
-ESTIMATED_TIME = re.compile(r"^Estimated time: \d+ min$")
+STEP_PAGE_HEADINGS = ["Background", "Questions", "Objectives", "Steps", "Analysis", "Exercises", "Key points"]
+TIME_LINE = re.compile(r"^\*\*Teaching:\*\* \d+ min · \*\*Exercises:\*\* \d+ min$")
+STEP_PAGE_TITLE = re.compile(r"^# (?P<number>\d\d) · (?P<title>[^`]+)$")
+TITLE_LENGTH = 40
+INSTRUCTOR_NOTES = '??? info "Instructor notes"'
+MAX_PROSE_WORDS = 3000
+# Pages whose parts are numbered `### N. …`: what this repository writes, and so what it checks.
+OWN_PAGES = [*STEP_PAGES, DOCS / "index.md", DOCS / "architecture.md"]
+# "section 7" or "step 7" for a part of a page; "step 02", a step, has two digits.
+PART_CALLED_SECTION_OR_STEP = re.compile(r"(?:\b(?:[Ss]ections?|[Ss]teps?) |§ ?)\d(?!\d)")
+NOTEBOOK_LINK = re.compile(r"\]\((?:\.\./)?notebooks/(?P<name>[-\w]+)\.ipynb(?:#(?P<anchor>[^)\s]*))?\)")
 
 # The notation of pymdownx.snippets: `--8<-- "path"` on a line of its own, or a block of paths
 # between two `--8<--` lines; a leading `;` escapes either (the page shows the notation instead).
@@ -120,6 +137,44 @@ def outside_code_blocks(text: str) -> Iterator[str]:
             yield line
 
 
+def outside_collapsed_blocks(lines: Iterator[str] | list[str]) -> Iterator[str]:
+    """The lines that are not the contents of a collapsed `???` block (its title line stays)."""
+    indent: int | None = None
+    for line in lines:
+        if indent is not None:
+            if not line.strip() or len(line) - len(line.lstrip()) > indent:
+                continue
+            indent = None
+        if found := re.match(r"^([ \t]*)\?\?\?(?!\+)", line):
+            indent = len(found[1])
+        yield line
+
+
+def prose_words(text: str) -> list[str]:
+    """The words a reader reads on a page, unfolded: no code, include, diff marker, comment or `???` body."""
+    text = re.sub(r"<!--.*?-->", " ", text, flags=re.DOTALL)  # HTML comments, step-diff markers among them
+    lines = outside_code_blocks("\n".join(outside_collapsed_blocks(text.splitlines())))
+    prose = "\n".join(
+        line for line in lines if not INLINE_INCLUDE.match(line) and not BLOCK_INCLUDE.match(line)
+    )
+    prose = re.sub(r"\]\([^)]*\)", "]", prose)  # a link counts by its text, not its address
+    return [word for word in prose.split() if re.search(r"\w", word)]
+
+
+def sections(lines: list[str]) -> dict[str, list[str]]:
+    """The lines under each `##` heading of a page, by heading."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines:
+        if line.startswith("## "):
+            current = found.setdefault(line.removeprefix("## ").strip(), [])
+        elif line.startswith("# "):
+            current = None
+        elif current is not None:
+            current.append(line)
+    return found
+
+
 def nav_pages(nav: Any) -> Iterator[str]:
     if isinstance(nav, str):
         yield nav
@@ -131,8 +186,9 @@ def nav_pages(nav: Any) -> Iterator[str]:
             yield from nav_pages(value)
 
 
-def test_the_site_builds_strictly(tmp_path: Path) -> None:
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    site = tmp_path_factory.mktemp("site")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
         cwd=REPO_ROOT,
@@ -141,6 +197,11 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
         env=os.environ | {"NO_MKDOCS_2_WARNING": "1"},
         timeout=120,
     )
+    return site, result
+
+
+def test_the_site_builds_strictly(built_site: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    site, result = built_site
 
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
     for page in STEP_PAGES:
@@ -197,11 +258,148 @@ def test_a_step_page_has_the_fixed_shape(page: Path) -> None:
     lines = list(outside_code_blocks(page.read_text(encoding="utf-8")))
     headings = [line.removeprefix("## ").strip() for line in lines if line.startswith("## ")]
     first_heading = next(n for n, line in enumerate(lines) if line.startswith("## "))
+    title = STEP_PAGE_TITLE.match(lines[0])
 
-    assert headings == STEP_PAGE_HEADINGS, f"{page_name(page)}: the ## headings must be {STEP_PAGE_HEADINGS}"
-    assert any(ESTIMATED_TIME.match(line) for line in lines[:first_heading]), (
-        f"{page_name(page)}: a line 'Estimated time: NN min' must come before ## Background"
+    assert title is not None, (
+        f"{page_name(page)}: the first line must be the H1 '# NN · Title', no inline code"
     )
+    assert title["number"] == page.stem[:2], f"{page_name(page)}: the H1 must start with {page.stem[:2]}"
+    assert len(lines[0].removeprefix("# ")) <= TITLE_LENGTH, (
+        f"{page_name(page)}: the H1 is the page's name in the nav; keep it to {TITLE_LENGTH} characters"
+    )
+    assert headings == STEP_PAGE_HEADINGS, f"{page_name(page)}: the ## headings must be {STEP_PAGE_HEADINGS}"
+    assert any(TIME_LINE.match(line) for line in lines[:first_heading]), (
+        f"{page_name(page)}: the line '**Teaching:** NN min · **Exercises:** NN min' must come before"
+        " ## Background"
+    )
+
+
+@pytest.mark.parametrize("page", STEP_PAGES, ids=lambda page: page.stem)
+def test_a_step_page_lists_its_questions(page: Path) -> None:
+    questions = [
+        line
+        for line in sections(list(outside_code_blocks(page.read_text(encoding="utf-8"))))["Questions"]
+        if line.strip()
+    ]
+
+    assert questions, f"{page_name(page)}: ## Questions must list the questions the page answers"
+    assert all(line.startswith(("- ", "  ")) for line in questions), (
+        f"{page_name(page)}: ## Questions must be a bulleted list, nothing else"
+    )
+    assert all(line.rstrip().endswith("?") for line in questions if line.startswith("- ")), (
+        f"{page_name(page)}: each item of ## Questions is a question, ending with '?'"
+    )
+
+
+@pytest.mark.parametrize("page", STEP_PAGES, ids=lambda page: page.stem)
+def test_a_step_pages_exercises_end_with_instructor_notes(page: Path) -> None:
+    exercises = sections(list(outside_code_blocks(page.read_text(encoding="utf-8"))))["Exercises"]
+    starts = [n for n, line in enumerate(exercises) if line.strip() == INSTRUCTOR_NOTES]
+
+    assert starts, f"{page_name(page)}: ## Exercises must end with a block '{INSTRUCTOR_NOTES}'"
+    after = exercises[starts[-1] + 1 :]
+    assert any(line.strip() for line in after), f"{page_name(page)}: the instructor notes are empty"
+    assert all(not line.strip() or line.startswith("    ") for line in after), (
+        f"{page_name(page)}: the instructor notes must be the last thing in ## Exercises"
+    )
+
+
+@pytest.mark.parametrize("page", STEP_PAGES, ids=lambda page: page.stem)
+def test_a_step_page_is_read_in_its_time(page: Path) -> None:
+    words = len(prose_words(page.read_text(encoding="utf-8")))
+
+    assert words <= MAX_PROSE_WORDS, (
+        f"{page_name(page)}: {words} words of prose, more than {MAX_PROSE_WORDS}: cut repetition,"
+        ' or fold a long aside into a `??? note "…"` block'
+    )
+
+
+def test_prose_words_skip_code_includes_markers_comments_and_folded_blocks() -> None:
+    page = "\n".join(
+        [
+            "# 01 · Title",
+            "One [two](https://example.org/a/b) `three`.",
+            "<!-- step-diff: 01-a 02-b -->",
+            "<!-- a comment",
+            "over two lines -->",
+            '--8<-- "docs/assets/table.md"',
+            "```python",
+            "not = counted",
+            "```",
+            '??? note "Four five"',
+            "    Folded away, not counted.",
+            "",
+            "    ```python",
+            "    not_counted = True",
+            "    ```",
+            "",
+            "Six | seven",
+            "---|---",
+            '???+ note "Eight"',
+            "    Nine.",
+        ]
+    )
+
+    # The title of a folded block is read, its body is not; an open `???+` block is read whole.
+    assert prose_words(page) == [
+        *["01", "Title", "One", "[two]", "`three`."],
+        *["note", '"Four', 'five"'],
+        *["Six", "seven"],
+        *["note", '"Eight"', "Nine."],
+    ]
+
+
+def test_the_home_page_names_each_step_page_by_its_h1() -> None:
+    home = (DOCS / "index.md").read_text(encoding="utf-8")
+    links = dict(
+        (target, text) for text, target in re.findall(r"\[([^\]]+)\]\((steps/\d\d-[-\w]+\.md)\)", home)
+    )
+    problems = []
+    for page in STEP_PAGES:
+        h1 = page.read_text(encoding="utf-8").splitlines()[0].removeprefix("# ").strip()
+        target = f"steps/{page.name}"
+        if target not in links:
+            problems.append(f"docs/index.md: the steps table has no link to {target}")
+        elif links[target] != h1:
+            problems.append(
+                f"docs/index.md: the link to {target} says {links[target]!r}; the page's H1 is {h1!r}"
+            )
+
+    assert not problems, "\n".join(problems)
+
+
+def test_parts_of_a_page_are_called_parts() -> None:
+    problems = [
+        f"{page_name(page)}: {found[0]!r} in: {line.strip()[:100]}"
+        for page in OWN_PAGES
+        for line in outside_code_blocks(page.read_text(encoding="utf-8"))
+        for found in PART_CALLED_SECTION_OR_STEP.finditer(re.sub(r"\]\([^)]*\)", "]", line))
+    ]
+
+    assert not problems, (
+        "call a numbered part of a page 'part N' (or link its heading); 'step NN' is a step:\n"
+        + "\n".join(problems)
+    )
+
+
+def test_every_link_into_a_notebook_names_a_heading_it_has(
+    built_site: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    site, result = built_site
+    assert result.returncode == 0, "the site did not build; see test_the_site_builds_strictly"
+    problems = []
+    for page in PAGES:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+            for link in NOTEBOOK_LINK.finditer(line):
+                built = site / "notebooks" / link["name"] / "index.html"
+                if not built.is_file():
+                    problems.append(f"{page_name(page)}:{number}: no notebook page {link['name']}")
+                elif link["anchor"] and f'id="{link["anchor"]}"' not in built.read_text(encoding="utf-8"):
+                    problems.append(
+                        f"{page_name(page)}:{number}: {link['name']} has no heading #{link['anchor']}"
+                    )
+
+    assert not problems, "\n".join(problems)
 
 
 def test_what_pymdownx_snippets_checks_by_itself(tmp_path: Path) -> None:
