@@ -76,3 +76,18 @@ def test_a_page_naming_a_test_that_no_file_defines_fails_the_build() -> None:
 
     with pytest.raises(PluginError, match="names tests that no test file defines: test_a_renamed_test"):
         source_links.on_page_content(html, page=PAGE, config=CONFIG, files=None)
+
+
+def test_a_new_file_the_page_includes_whole_is_named_in_the_diff_not_repeated() -> None:
+    step_diff = load_hook("step_diff")
+    steps, new_file = REPO_ROOT / "steps", "app/services/metering.py"  # new in step 05
+    in_full = step_diff.step_diff(steps, "04-alembic-async", "05-transactions")
+    named = step_diff.step_diff(steps, "04-alembic-async", "05-transactions", shown_in_full={new_file})
+
+    new_lines = len((steps / "05-transactions" / new_file).read_text(encoding="utf-8").splitlines())
+    assert f"diff --git a/{new_file} b/{new_file}" in named.lines
+    assert f"new file, {new_lines} lines: shown in full on this page" in named.lines
+    assert len(in_full.lines) - len(named.lines) == new_lines + 2  # its ---, +++, @@ and lines, less the note
+    # The summary still counts every line the step added.
+    assert (named.added, named.removed) == (in_full.added, in_full.removed)
+    assert named.files_changed == in_full.files_changed

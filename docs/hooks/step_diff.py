@@ -14,6 +14,9 @@ A file that moved shows as a rename with the lines that changed, as `git diff -M
 only in the old step and one only in the new step are the same file moved when at least half of
 their lines are alike (git's default threshold), the most alike pairs first.
 
+A new file that the page also includes whole (`--8<-- "steps/<new>/<path>"`) is not shown twice: the
+diff names it, with its length, and leaves its lines to the include.
+
 To show a marker on a page without it being replaced, indent it: only a marker at the start of a
 line counts.
 """
@@ -58,8 +61,10 @@ def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: 
 
     def replace(marker: re.Match[str]) -> str:
         old, new, sub_path = marker["old"], marker["new"], marker["path"]
+        included = re.compile(rf'^[ \t]*-+8<-+[ \t]+"steps/{re.escape(new)}/(?P<path>[^":]+)"', re.MULTILINE)
+        shown_in_full = {include["path"] for include in included.finditer(markdown)}
         try:
-            diff = step_diff(steps_dir, old, new, sub_path)
+            diff = step_diff(steps_dir, old, new, sub_path, shown_in_full)
         except ValueError as error:
             raise PluginError(f"{page.file.src_uri}: {marker[0]}: {error}") from error
         return render(diff, old, new, sub_path)
@@ -67,8 +72,13 @@ def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: 
     return MARKER.sub(replace, markdown)
 
 
-def step_diff(steps_dir: Path, old: str, new: str, sub_path: str | None = None) -> StepDiff:
-    """The unified diff of `steps_dir/old` and `steps_dir/new`, or of `sub_path` inside both."""
+def step_diff(
+    steps_dir: Path, old: str, new: str, sub_path: str | None = None, shown_in_full: set[str] | None = None
+) -> StepDiff:
+    """The unified diff of `steps_dir/old` and `steps_dir/new`, or of `sub_path` inside both.
+
+    A new file in `shown_in_full` (the page includes it whole) is named, not repeated.
+    """
     old_root, new_root = _step(steps_dir, old), _step(steps_dir, new)
     old_files, new_files = _files(old_root, sub_path), _files(new_root, sub_path)
     if not old_files | new_files:
@@ -80,16 +90,19 @@ def step_diff(steps_dir: Path, old: str, new: str, sub_path: str | None = None) 
         (renames.get(path, path), path) for path in old_files | new_files if path not in renames.values()
     )
     lines: list[str] = []
-    files_changed = 0
+    files_changed = added = removed = 0
     for new_path, old_path in changes:
         if old_path in moved_away:
             file_diff = _rename_diff(old_root / old_path, new_root / new_path, old_path, new_path)
         else:
             file_diff = _file_diff(old_root / old_path, new_root / new_path, new_path)
         files_changed += bool(file_diff)
+        added += sum(1 for line in file_diff if line.startswith("+") and not line.startswith("+++"))
+        removed += sum(1 for line in file_diff if line.startswith("-") and not line.startswith("---"))
+        if new_path in (shown_in_full or set()) and not (old_root / new_path).exists() and file_diff:
+            new_lines = len(file_diff) - 4  # the header, ---, +++ and @@ lines
+            file_diff = [file_diff[0], f"new file, {new_lines} lines: shown in full on this page"]
         lines += file_diff
-    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
-    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
     return StepDiff(lines, files_changed, added, removed)
 
 
