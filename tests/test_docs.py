@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import html
 import importlib.util
-import os
 import re
 import subprocess
 import sys
@@ -184,20 +183,6 @@ def nav_pages(nav: Any) -> Iterator[str]:
     elif isinstance(nav, dict):
         for value in nav.values():
             yield from nav_pages(value)
-
-
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    site = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env=os.environ | {"NO_MKDOCS_2_WARNING": "1"},
-        timeout=120,
-    )
-    return site, result
 
 
 def test_the_site_builds_strictly(built_site: tuple[Path, subprocess.CompletedProcess[str]]) -> None:

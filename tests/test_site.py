@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -31,7 +29,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
-from workshop.steps import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INSTALL_CHROMIUM = "apt-get install -y chromium"
@@ -41,17 +38,10 @@ SAMPLE_SOURCE_PAGE = "/source/steps/05-transactions/app/services/metering.py/"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env=os.environ | {"NO_MKDOCS_2_WARNING": "1"},
-        timeout=180,
-    )
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
+def site(built_site: tuple[Path, subprocess.CompletedProcess[str]]) -> Path:
+    site, result = built_site
+    if result.returncode != 0:
+        pytest.fail("the site did not build: tests/test_docs.py::test_the_site_builds_strictly says why")
     return site
 
 
