@@ -1,6 +1,7 @@
-"""The `workshop` CLI: the list of steps, and `up` serving a step end to end."""
+"""The `workshop` CLI: the list of steps, `up` serving a step end to end, and `doctor`."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -108,3 +109,47 @@ def test_test_runs_one_steps_suite_in_its_directory() -> None:
     assert "tests/test_chat.py" in result.stdout
     assert "test_usage" not in result.stdout  # step 01 has no database, so no usage tests
     assert " passed" in result.stdout.splitlines()[-1]
+
+
+# What `doctor` prints for each check when it passes, in order; {port} is the port it was given.
+DOCTOR_SAYS = [
+    r"✔ Python 3\.\d+\.\d+",
+    r"✔ uv \d+\.\d+\.\d+ \(/.+/uv\)",
+    r"✔ (Linux|macOS) \(.+\)",
+    r"✔ PostgreSQL \d+\.\d+ \((embedded|from DATABASE_URL)\) answers a query",
+    r"✔ (Valkey|Redis) \d+\.\d+\.\d+ \((embedded|from REDIS_URL)\) answers PING",
+    r"✔ port {port} on 127\.0\.0\.1 is free for `workshop up`",
+    r"✔ \d+\.\d GB free in /.+ \(the embedded PostgreSQL, test databases\)",
+    r"✔ \d+\.\d GB free in /.+ \(the repository\)",
+]
+
+
+def test_doctor_finds_this_machine_ready() -> None:
+    port = free_port()  # not 8000: a `mkdocs serve` or `workshop up` of yours may be using it
+
+    result = workshop("doctor", "--port", str(port))
+
+    *checks, summary = result.stdout.splitlines()
+    assert len(checks) == len(DOCTOR_SAYS), result.stdout
+    for line, expected in zip(checks, DOCTOR_SAYS, strict=True):
+        assert re.fullmatch(expected.format(port=port), line), line
+    assert summary == "All 8 checks passed: this machine is ready for the workshop."
+    assert result.returncode == 0
+
+
+def test_doctor_fails_on_a_busy_port_and_says_what_to_do() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()  # a real server on the port, as an earlier `workshop up` would be
+        port = server.getsockname()[1]
+
+        result = workshop("doctor", "--port", str(port))
+
+    lines = result.stdout.splitlines()
+    failed = [line for line in lines if line.startswith("✘")]
+    assert failed == [f"✘ port {port} on 127.0.0.1 is in use: `workshop up` could not serve there"], lines
+    fix = lines[lines.index(failed[0]) + 1]
+    offered = re.fullmatch(r"  fix: stop what listens there .* `uv run workshop up --port (\d+)`", fix)
+    assert offered and int(offered[1]) != port, fix  # another port, not the busy one
+    assert lines[-1] == "1 of 8 checks failed: fix them, then run `uv run workshop doctor` again."
+    assert result.returncode == 1

@@ -4,6 +4,7 @@ workshop up [--step NN] [--port 8000]   embedded services + fake LLM + the step'
 workshop steps                          one line per step
 workshop test [NN]                      a step's tests (all of them with no NN)
 workshop fake-llm [--port 8001]         only the fake LLM upstream, in the foreground
+workshop doctor [--port 8000]           checks this machine is ready for the workshop
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from contextlib import ExitStack
 
 import uvicorn
-from workshop import services
+from workshop import doctor, services
 from workshop.databases import create_database, database_exists
 from workshop.fake_llm import API_KEY, FakeLLM
 from workshop.server import serve_in_thread
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     fake_parser = commands.add_parser("fake-llm", help="serve the fake LLM upstream alone")
     fake_parser.add_argument("--port", type=int, default=8001)
     fake_parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    doctor_parser = commands.add_parser("doctor", help="check this machine is ready for the workshop")
+    doctor_parser.add_argument("--port", type=int, default=8000, help="the port `up` will serve on")
     args = parser.parse_args(argv)
 
     if args.command == "up":
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         fake = FakeLLM()
         fake.behaviour.latency = args.latency
         uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning")
+    elif args.command == "doctor":
+        sys.exit(doctor.run(args.port))
 
 
 def up(step: Step, port: int) -> None:
