@@ -12,7 +12,7 @@ import psutil
 import psycopg
 import pytest
 import redis
-from workshop import services
+from workshop import bench, services
 from workshop.databases import TestDatabases
 from workshop.steps import all_steps
 
@@ -255,3 +255,108 @@ def test_the_embedded_postgres_does_not_wait_for_the_disk() -> None:
         setting = conn.execute("SHOW fsync").fetchone()
 
     assert setting == ("off",)
+
+
+# The benchmark's bookkeeping (workshop.bench): what the notebooks and the docs' figures rest on.
+
+
+def test_a_spread_is_the_median_with_the_lowest_and_highest_run() -> None:
+    spread = bench.Spread.of([254.0, 230.4, 262.0])
+
+    assert (spread.median, spread.low, spread.high) == (254.0, 230.4, 262.0)
+    assert f"{spread:.0f}" == "254 (230\u2013262)"
+    assert f"{spread / 400 * 100:.0f}" == "64 (58\u201366)"
+    assert f"{bench.Spread.of([1.04, 1.041]):.2f}" == "1.04"  # runs that agree print once
+
+
+def load_result(*, ok: int = 1000, window: float = 10.0, **fields: object) -> bench.LoadResult:
+    values: dict[str, object] = dict(
+        concurrency=100, window_seconds=window, warmup_seconds=2.0, ok=ok, errors=0, throughput=ok / window,
+        p50=1.0, p99=1.2, cpu_seconds={"app": 5.0, "upstream": 1.0, "load generator": 0.5},
+        machine_busy=0.5, machine_interrupts=0.05, window_started_at=100.0, window_ended_at=100.0 + window,
+    )  # fmt: skip
+    return bench.LoadResult(**{**values, **fields})  # type: ignore[arg-type]
+
+
+def test_a_run_counts_every_part_of_the_machine_and_the_rest_as_others() -> None:
+    quiet = bench.Quiet(busy=0.05, waited=0.0, load_average=(0.3, 0.2, 0.1), reference_ms=60.0)
+    database = bench.DatabaseUse(open=15, active=3, sessions_opened=33, server_cpu_seconds=1.5)
+    run = bench.Run(load=load_result(), quiet=quiet, database=database)
+
+    cores = run.cores
+    machine = 0.5 * (os.cpu_count() or 1)  # the machine was half busy: in cores, half of them
+
+    assert cores["app"] == 0.5
+    assert cores[bench.POSTGRES] == 0.15
+    assert cores[bench.INTERRUPTS] == pytest.approx(0.05 * (os.cpu_count() or 1))
+    ours = 0.5 + 0.1 + 0.05 + 0.15 + cores[bench.INTERRUPTS]  # app, upstream, load generator, PostgreSQL
+    assert cores[bench.OTHERS] == pytest.approx(max(0.0, machine - ours))
+
+
+def test_a_point_sums_up_its_runs() -> None:
+    quiet = bench.Quiet(busy=0.05, waited=0.0, load_average=(0.3, 0.2, 0.1), reference_ms=60.0)
+    point = bench.Point(concurrency=100)
+    for ok, sessions in [(900, 0), (1000, 10), (1100, 20)]:
+        database = bench.DatabaseUse(open=5, active=1, sessions_opened=sessions, server_cpu_seconds=None)
+        point.runs.append(bench.Run(load=load_result(ok=ok), quiet=quiet, database=database))
+
+    assert point.throughput == bench.Spread(median=100.0, low=90.0, high=110.0)
+    assert point.sessions_per_1000.median == 10.0
+    assert f"{point.cpu_ms_per_request('app'):.2f}" == "5.00 (4.55\u20135.56)"  # 5 s of CPU over 900..1,100
+    assert point.load_average.median == 0.3
+    assert point.reference_ms.median == 60.0
+    assert point.errors == 0
+
+
+def test_the_database_watch_counts_the_sessions_opened_during_a_window() -> None:
+    from workshop.databases import create_database, drop_database
+
+    server, database = services.postgres_url(), f"bench_watch_{os.getpid()}"
+    create_database(server, database)
+    try:
+        with bench.watch_database(database, every=0.02) as watch:
+            time.sleep(0.2)
+            start = time.time()
+            for _ in range(3):  # three sessions, one after the other, each with some work for the server
+                with psycopg.connect(services.with_database(server, database)) as conn:
+                    conn.execute("SELECT sum(i) FROM generate_series(1, 300000) AS i")
+            time.sleep(0.2)  # the server's CPU is read every few samples: one more reading in the window
+            end = time.time()
+            time.sleep(0.2)
+        use = watch.during(start, end)
+    finally:
+        drop_database(server, database)
+
+    assert use.sessions_opened == 3
+    assert use.open <= 1
+    if "DATABASE_URL" not in os.environ:  # the embedded server runs here: its CPU can be read
+        assert use.server_cpu_seconds is not None and use.server_cpu_seconds > 0
+
+
+def test_the_machine_is_described_with_its_cpu_model_cores_and_date() -> None:
+    machine = bench.describe_machine()
+
+    assert machine.cpu_model and machine.cpu_model != "unknown CPU"
+    assert machine.cores == os.cpu_count()
+    assert time.strftime("%Y-%m-%d", time.gmtime()) == machine.date
+
+
+def test_the_reference_loop_is_timed_in_milliseconds() -> None:
+    milliseconds = bench.reference_ms(times=1)
+
+    assert 1 < milliseconds < 5000  # a million iterations of pure Python: tens of milliseconds today
+
+
+def test_a_figure_wider_than_the_docs_column_shrinks_its_text() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for width, readable in [(15.0, False), (7.3, True)]:  # inches; 10-point text at 100 dpi
+        figure, axes = plt.subplots(figsize=(width, 4), dpi=100)
+        axes.set(xlabel="concurrent clients", ylabel="req/s")
+        smallest = bench.smallest_text_px(figure)
+        plt.close(figure)
+
+        assert (smallest.px >= 10) == readable, (width, smallest)

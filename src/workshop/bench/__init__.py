@@ -7,13 +7,62 @@ is counted in another's and the notebook's kernel only waits:
 - the load generator, `python -m workshop.bench load …`: `load.py`, which `launcher.py` starts and
   whose HTTP clients are in `clients.py`.
 
-`connections.py` watches how many connections the database has open meanwhile; `notebook.py` runs a
-notebook in full mode (`python -m workshop.bench notebook PATH`, see `__main__.py`).
+`series.py` makes one run of a level (`measure_once`, `measure_app`) and sums several up (`Point`: the
+median and spread of each measure), with the CPU of every process involved; `measure_step` reruns one
+point from the command line (`python -m workshop.bench step 03 --clients 400`); `connections.py` watches
+the database meanwhile (connections held, sessions opened, the server's CPU); `machine.py` says where
+and when it ran and waits for the machine to be quiet; `figures.py` checks a plot stays readable at the
+docs' column width; `notebook.py` runs a notebook in full mode (`python -m workshop.bench notebook PATH`,
+see `__main__.py`).
 """
 
-from workshop.bench.connections import watch_connections
+from workshop.bench.connections import DatabaseUse, postgres_server_cpu_seconds, watch_database
+from workshop.bench.figures import smallest_text_px
 from workshop.bench.launcher import run_load
 from workshop.bench.load import LoadResult
+from workshop.bench.machine import Machine, Quiet, describe_machine, reference_ms, wait_until_quiet
 from workshop.bench.processes import serve_fake_llm, serve_step
+from workshop.bench.series import (
+    HELPERS,
+    INTERRUPTS,
+    OTHERS,
+    POSTGRES,
+    UVICORN_OPTIONS,
+    Point,
+    Run,
+    Spread,
+    describe_run,
+    measure_app,
+    measure_once,
+    measure_step,
+    summarize,
+)
 
-__all__ = ["LoadResult", "run_load", "serve_fake_llm", "serve_step", "watch_connections"]
+__all__ = [
+    "HELPERS",
+    "INTERRUPTS",
+    "OTHERS",
+    "POSTGRES",
+    "UVICORN_OPTIONS",
+    "DatabaseUse",
+    "LoadResult",
+    "Machine",
+    "Point",
+    "Quiet",
+    "Run",
+    "Spread",
+    "describe_machine",
+    "describe_run",
+    "measure_app",
+    "measure_once",
+    "measure_step",
+    "postgres_server_cpu_seconds",
+    "reference_ms",
+    "run_load",
+    "serve_fake_llm",
+    "serve_step",
+    "smallest_text_px",
+    "summarize",
+    "wait_until_quiet",
+    "watch_database",
+]

@@ -1,8 +1,14 @@
 """Load-testing a step: serve it the way it is deployed, drive it from another process, measure.
 
-The command line: `python -m workshop.bench load --url … --concurrency N …` is the load generator (what
-`run_load` starts in a process of its own), which prints what it measured as one line of JSON;
-`python -m workshop.bench notebook PATH` runs a notebook in full (not quick) mode and saves its outputs.
+The command line:
+
+- `python -m workshop.bench step 03 --clients 400` reruns one point of the sync-vs-async notebook:
+  the fake upstream and the step's app each in a process of their own, as the notebook serves them,
+  three runs after a quiet moment each, and the median and spread of what they measured, with the
+  machine, the date and the load;
+- `python -m workshop.bench load --url … --concurrency N …` is the load generator (what `run_load`
+  starts in a process of its own), which prints what it measured as one line of JSON;
+- `python -m workshop.bench notebook PATH` runs a notebook in full (not quick) mode and saves its outputs.
 """
 
 from __future__ import annotations
@@ -21,11 +27,19 @@ from workshop.bench.notebook import run_notebook
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m workshop.bench", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    step = commands.add_parser("step", help="measure one step at one level of load, as the notebook does")
+    step.add_argument("step", help="step number or name, e.g. 03")
+    step.add_argument("--clients", type=int, default=400, help="virtual clients, each one in flight")
+    step.add_argument("--runs", type=int, default=3, help="runs of the level; the median and spread")
+    step.add_argument("--window", type=float, default=10.0, help="seconds of measuring per run")
+    step.add_argument("--latency", type=float, default=1.0, help="seconds the fake upstream takes")
+    step.add_argument("--quiet-timeout", type=float, default=120.0, help="longest wait for a quiet machine")
     load = commands.add_parser("load", help="drive an endpoint; print what was measured as JSON")
     load.add_argument("--url", required=True, help="where to POST each request")
     load.add_argument("--concurrency", type=int, required=True, help="virtual clients, each one in flight")
     load.add_argument("--window", type=float, default=10.0, help="seconds of measuring")
     load.add_argument("--min-warmup", type=float, default=2.0, help="seconds of load before measuring")
+    load.add_argument("--ramp-up", type=float, default=0.0, help="seconds over which the clients start")
     load.add_argument("--timeout", type=float, default=120.0, help="seconds before a request is an error")
     load.add_argument("--client", choices=["raw", "httpx", "aiohttp"], default="raw")
     load.add_argument("--body", default=json.dumps(CHAT_BODY), help="the JSON body of every request")
@@ -35,7 +49,18 @@ def main(argv: list[str] | None = None) -> None:
     notebook.add_argument("path", type=Path)
     args = parser.parse_args(argv)
 
-    if args.command == "load":
+    if args.command == "step":
+        from workshop.bench.series import measure_step
+
+        measure_step(
+            args.step,
+            args.clients,
+            runs=args.runs,
+            window=args.window,
+            latency=args.latency,
+            quiet_timeout=args.quiet_timeout,
+        )
+    elif args.command == "load":
         print(json.dumps(asdict(asyncio.run(_load(args)))))
     else:
         run_notebook(args.path)
@@ -51,6 +76,7 @@ async def _load(args: argparse.Namespace) -> LoadResult:
         args.concurrency,
         window=args.window,
         min_warmup=args.min_warmup,
+        ramp_up=args.ramp_up,
         request_timeout=args.timeout,
         client=args.client,
         body=args.body.encode(),

@@ -15,8 +15,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 Client = Literal["raw", "httpx", "aiohttp"]
-Post = Callable[[], Awaitable[bool]]
-"""Sends one request and tells whether its answer was right."""
+Post = Callable[[], Awaitable[str | None]]
+"""Sends one request and judges its answer: None when it was right, else what was wrong ("HTTP 503")."""
 
 CHAT_BODY = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
 EXPECTED_REPLY = b"You said: Hello"  # the fake upstream's answer, which every right answer carries
@@ -42,9 +42,9 @@ async def open_posts(
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with httpx.AsyncClient(limits=limits, timeout=None) as httpx_client:
 
-            async def post_with_httpx() -> bool:
+            async def post_with_httpx() -> str | None:
                 response = await httpx_client.post(url, content=body, headers=headers)
-                return response.status_code == 200 and EXPECTED_REPLY in response.content
+                return judge(response.status_code, response.content)
 
             yield lambda: post_with_httpx
     else:
@@ -55,11 +55,18 @@ async def open_posts(
             connector=connector, timeout=aiohttp.ClientTimeout()
         ) as aiohttp_client:
 
-            async def post_with_aiohttp() -> bool:
+            async def post_with_aiohttp() -> str | None:
                 async with aiohttp_client.post(url, data=body, headers=headers) as response:
-                    return response.status == 200 and EXPECTED_REPLY in await response.read()
+                    return judge(response.status, await response.read())
 
             yield lambda: post_with_aiohttp
+
+
+def judge(status: int, body: bytes) -> str | None:
+    """None for a right answer: a 200 carrying the upstream's reply. Else what was wrong with it."""
+    if status != 200:
+        return f"HTTP {status}"
+    return None if EXPECTED_REPLY in body else "a 200 without the reply"
 
 
 class _RawConnection:
@@ -70,7 +77,7 @@ class _RawConnection:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
-    async def post(self) -> bool:
+    async def post(self) -> str | None:
         try:
             if self._reader is None or self._writer is None:
                 self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
@@ -81,7 +88,7 @@ class _RawConnection:
             raise
         if not keep_alive:
             self.close()
-        return status == 200 and EXPECTED_REPLY in body
+        return judge(status, body)
 
     def close(self) -> None:
         if self._writer is not None:

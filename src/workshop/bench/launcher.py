@@ -21,6 +21,7 @@ def run_load(
     *,
     window: float,
     min_warmup: float,
+    ramp_up: float = 0.0,
     client: Client = "raw",
     body: object = CHAT_BODY,
     headers: Mapping[str, str] | None = None,
@@ -29,12 +30,14 @@ def run_load(
 ) -> LoadResult:
     """Runs the load generator in a process of its own and returns what it measured.
 
-    Each request POSTs `body` as JSON to `url`. `watch` names processes (name -> pid) whose CPU time
+    Each request POSTs `body` as JSON to `url`; the clients start spread over `ramp_up` seconds (see
+    `load.py`). `watch` names processes (name -> pid) whose CPU time
     during the window is reported next to the load generator's own.
     """
     command = [
         sys.executable, "-m", "workshop.bench", "load", "--url", url, "--concurrency", str(concurrency),
-        "--window", str(window), "--min-warmup", str(min_warmup), "--timeout", str(timeout),
+        "--window", str(window), "--min-warmup", str(min_warmup), "--ramp-up", str(ramp_up),
+        "--timeout", str(timeout),
         "--client", client, "--body", json.dumps(body),
     ]  # fmt: skip
     for name, value in (headers or {}).items():

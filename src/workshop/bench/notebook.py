@@ -6,8 +6,11 @@ import os
 from pathlib import Path
 
 
-def run_notebook(path: Path, timeout: int = 3600) -> None:
-    """Executes a notebook in place, in full mode, as the committed copy is made."""
+def run_notebook(path: Path, timeout: int = 4 * 3600) -> None:
+    """Executes a notebook in place, in full mode, as the committed copy is made.
+
+    `timeout` bounds each cell: a benchmark's cell runs every level several times, each run possibly
+    waiting for the machine to be quiet first, so it is hours, not minutes."""
     import nbformat
     from nbclient import NotebookClient
 

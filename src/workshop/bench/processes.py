@@ -12,6 +12,7 @@ mirakuru's `HTTPExecutor` starts each process, waits until its readiness path an
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import socket
 import subprocess
@@ -20,8 +21,9 @@ import sysconfig
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from mirakuru import HTTPExecutor
 from mirakuru.exceptions import ProcessExitedWithError, ProcessFinishedWithError, TimeoutExpired
@@ -36,6 +38,18 @@ class Served:
     base_url: str
     pid: int
     database: str | None = None
+    log: IO[bytes] | None = field(default=None, repr=False)
+    """Its output so far (stdout and stderr), while it runs."""
+
+    def output(self, last: int = 40) -> str:
+        """The last lines of its output: where a server says why it answered 500 or 503."""
+        if self.log is None:
+            return ""
+        # pread, not seek and read: the process writes through the same open file, and so shares its
+        # offset; moving it would make the process write over what it wrote before.
+        fd = self.log.fileno()
+        text = os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+        return "\n".join(text.splitlines()[-last:])
 
 
 def free_port() -> int:
@@ -92,7 +106,9 @@ def serve_step(step: Step, llm_base_url: str, uvicorn_options: Sequence[str] = (
         port = free_port()
         command = uvicorn_command(step, port, uvicorn_options)
         with _running(step.name, command, port, ready_path="/v1/usage?limit=1", env=env) as served:
-            yield Served(name=served.name, base_url=served.base_url, pid=served.pid, database=database)
+            yield Served(
+                name=served.name, base_url=served.base_url, pid=served.pid, database=database, log=served.log
+            )
     finally:
         drop_database(server, database)
 
@@ -122,7 +138,7 @@ def _running(
             raise RuntimeError(f"{error}\n{name}'s output:\n{log.read().decode(errors='replace')}") from error
         try:
             assert server.process is not None
-            yield Served(name=name, base_url=f"http://127.0.0.1:{port}", pid=server.process.pid)
+            yield Served(name=name, base_url=f"http://127.0.0.1:{port}", pid=server.process.pid, log=log)
         finally:
             # SIGTERM: uvicorn shuts down gracefully and runs the app's lifespan exit. An exit code other
             # than 0 or -SIGTERM would raise here, and hide the error the block may be raising.
