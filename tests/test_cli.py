@@ -1,4 +1,4 @@
-"""The `workshop` CLI: the list of steps, `up` serving a step end to end, and `doctor`."""
+"""The `workshop` CLI: the list of steps, `up` serving a step end to end, the WorkOS emulator, `doctor`."""
 
 import os
 import re
@@ -7,11 +7,16 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import psutil
 import pytest
-from workshop.steps import all_steps
+from cryptography.fernet import Fernet
+from workos import WorkOSClient
+from workshop import cli
+from workshop.steps import Step, all_steps
 
 WORKSHOP = [sys.executable, "-c", "from workshop.cli import main; main()"]
 HELLO = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
@@ -153,3 +158,96 @@ def test_doctor_fails_on_a_busy_port_and_says_what_to_do() -> None:
     assert offered and int(offered[1]) != port, fix  # another port, not the busy one
     assert lines[-1] == "1 of 8 checks failed: fix them, then run `uv run workshop doctor` again."
     assert result.returncode == 1
+
+
+def test_workos_emulator_serves_in_the_foreground_and_prints_what_to_set(tmp_path: Path) -> None:
+    seeds = tmp_path / "workos-seed.toml"
+    seeds.write_text(
+        '[[users]]\nid = "user_01JC00000000000000000000ZED"\nemail = "zed@example.com"\n'
+        '[[organizations]]\nid = "org_01JC0000000000000000000ACME"\nname = "Acme"\n'
+        '[[memberships]]\nuser_id = "user_01JC00000000000000000000ZED"\n'
+        'organization_id = "org_01JC0000000000000000000ACME"\nrole = "admin"\n'
+        '[roles]\nadmin = ["everything"]\n'
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [*WORKSHOP, "workos-emulator", "--port", str(port), "--seeds", str(seeds)]
+    emulator = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until_listening(base, emulator)
+        with WorkOSClient(api_key="sk_test_emulator", client_id="client_emulator", base_url=base) as client:
+            key_set = client.user_management.get_jwks("client_emulator")
+    finally:
+        emulator.send_signal(signal.SIGINT)
+        output, _ = emulator.communicate(timeout=30)
+
+    assert key_set.keys[0].kid, output
+    for line in [
+        f"WORKOS_BASE_URL={base}",
+        "WORKOS_API_KEY=sk_test_emulator",
+        "WORKOS_CLIENT_ID=client_emulator",
+        f"{base}/user_management/authorize?response_type=code&client_id=client_emulator&redirect_uri=",
+        "zed@example.com  admin of Acme",
+    ]:
+        assert line in output
+    assert emulator.returncode == 0, output
+
+
+def fake_step(directory: Path, settings: str) -> Step:
+    (directory / "app").mkdir(parents=True)
+    (directory / "app" / "settings.py").write_text(
+        f"from pydantic import SecretStr\nfrom pydantic_settings import BaseSettings\n\n\n{settings}"
+    )
+    return Step(directory)
+
+
+def test_a_step_uses_workos_when_its_settings_read_a_workos_api_key(tmp_path: Path) -> None:
+    signs_in = fake_step(
+        tmp_path / "98-signs-in", "class Settings(BaseSettings):\n    workos_api_key: SecretStr\n"
+    )
+    anonymous = fake_step(
+        tmp_path / "99-anonymous", "class Settings(BaseSettings):\n    llm_api_key: SecretStr\n"
+    )
+
+    assert signs_in.uses_workos and not anonymous.uses_workos
+
+
+@pytest.fixture
+def step_that_signs_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Step:
+    for name in ("WORKOS_API_KEY", "WORKOS_CLIENT_ID", "WORKOS_REDIRECT_URI", "SESSION_COOKIE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    step = fake_step(
+        tmp_path / "98-signs-in", "class Settings(BaseSettings):\n    workos_api_key: SecretStr\n"
+    )
+    (step.directory / "workos-seed.toml").write_text(
+        '[[users]]\nid = "user_01JC00000000000000000000ZED"\nemail = "zed@example.com"\n'
+    )
+    return step
+
+
+def test_up_starts_the_workos_emulator_seeded_from_the_step(step_that_signs_in: Step) -> None:
+    with ExitStack() as stack:
+        env, banner = cli.wire_workos(step_that_signs_in, 8123, stack)
+        health = httpx.get(f"{env['WORKOS_BASE_URL']}/health", timeout=5)
+
+    assert health.json() == {"status": "ok"}
+    assert (env["WORKOS_API_KEY"], env["WORKOS_CLIENT_ID"]) == ("sk_test_emulator", "client_emulator")
+    assert env["WORKOS_REDIRECT_URI"] == "http://127.0.0.1:8123/auth/callback"
+    Fernet(env["SESSION_COOKIE_PASSWORD"])  # the SDK seals cookies with it: it must be a Fernet key
+    assert env["SESSION_COOKIE_PASSWORD"] == cli.cookie_password()  # kept: a restart keeps the cookies
+    assert "  login       http://127.0.0.1:8123/auth/login" in banner
+    assert any("zed@example.com" in line and "no organization" in line for line in banner), banner
+
+
+def test_up_uses_the_real_workos_when_its_keys_are_set(
+    step_that_signs_in: Step, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKOS_API_KEY", "sk_test_real")
+    monkeypatch.setenv("WORKOS_CLIENT_ID", "client_real")
+
+    with ExitStack() as stack:
+        env, banner = cli.wire_workos(step_that_signs_in, 8123, stack)
+
+    assert "WORKOS_BASE_URL" not in env and "WORKOS_API_KEY" not in env  # the environment's own stay
+    assert env["WORKOS_REDIRECT_URI"] == "http://127.0.0.1:8123/auth/callback"
+    assert any("the real WorkOS" in line for line in banner)

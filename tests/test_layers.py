@@ -70,7 +70,7 @@ def test_repositories_never_begin_commit_or_roll_back(step: Step) -> None:
 
 
 @pytest.mark.parametrize("step", LAYERED_STEPS, ids=lambda step: step.name)
-def test_each_endpoint_calls_one_service(step: Step) -> None:
+def test_each_endpoint_calls_one_service_at_most(step: Step) -> None:
     # An endpoint is a function under an `@router.get/post/…` decorator; a call into a service is an
     # awaited call of a name imported from `app.services` (a function, or a module's function).
     for path, tree in modules(step, "routers"):
@@ -89,7 +89,8 @@ def test_each_endpoint_calls_one_service(step: Step) -> None:
                 if isinstance(node, ast.Await) and isinstance(node.value, ast.Call)
             ]
             assert [name for name in calls if name in from_services] == calls, f"{path}:{function.name}"
-            assert len(calls) == 1, f"{path}:{function.name} awaits {calls}"
+            # None at all is fine: an endpoint may only shape what its dependencies gave it (`/v1/me`).
+            assert len(calls) <= 1, f"{path}:{function.name} awaits {calls}"
 
 
 def _is_endpoint(function: ast.AsyncFunctionDef) -> bool:

@@ -4,6 +4,7 @@ workshop up [--step NN] [--port 8000]   embedded services + fake LLM + the step'
 workshop steps                          one line per step
 workshop test [NN]                      a step's tests (all of them with no NN)
 workshop fake-llm [--port 8001]         only the fake LLM upstream, in the foreground
+workshop workos-emulator [--port 8002]  only the local WorkOS emulator, in the foreground
 workshop doctor [--port 8000]           checks this machine is ready for the workshop
 """
 
@@ -14,6 +15,8 @@ import os
 import subprocess
 import sys
 from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlencode
 
 import uvicorn
 from workshop import doctor, services
@@ -35,6 +38,11 @@ def main(argv: list[str] | None = None) -> None:
     fake_parser = commands.add_parser("fake-llm", help="serve the fake LLM upstream alone")
     fake_parser.add_argument("--port", type=int, default=8001)
     fake_parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    workos_parser = commands.add_parser("workos-emulator", help="serve the local WorkOS emulator alone")
+    workos_parser.add_argument("--port", type=int, default=8002)
+    workos_parser.add_argument(
+        "--seeds", type=Path, help="a seed file (default: the kit's example-seed.toml)"
+    )
     doctor_parser = commands.add_parser("doctor", help="check this machine is ready for the workshop")
     doctor_parser.add_argument("--port", type=int, default=8000, help="the port `up` will serve on")
     args = parser.parse_args(argv)
@@ -50,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
         fake = FakeLLM()
         fake.behaviour.latency = args.latency
         uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning")
+    elif args.command == "workos-emulator":
+        serve_workos_emulator(args.port, args.seeds)
     elif args.command == "doctor":
         sys.exit(doctor.run(args.port))
 
@@ -66,8 +76,12 @@ def up(step: Step, port: int) -> None:
             llm = f"{fake.base_url} (the kit's fake Gemini-style upstream)"
         if step.database_driver:
             env["DATABASE_URL"] = prepare_database(step)
+        workos_lines: list[str] = []
+        if step.uses_workos:
+            workos_env, workos_lines = wire_workos(step, port, stack)
+            env |= workos_env
         os.environ.update(env)
-        print_banner(step, port, llm, env.get("DATABASE_URL"))
+        print_banner(step, port, llm, env.get("DATABASE_URL"), workos_lines)
         uvicorn.run(
             "app.main:create_app", factory=True, app_dir=str(step.directory), host="127.0.0.1", port=port
         )
@@ -89,7 +103,83 @@ def prepare_database(step: Step) -> str:
     return services.with_driver(url, step.database_driver)
 
 
-def print_banner(step: Step, port: int, llm: str, database_url: str | None) -> None:
+def wire_workos(step: Step, port: int, stack: ExitStack) -> tuple[dict[str, str], list[str]]:
+    """The WorkOS settings for the step's app, and the banner's lines about them.
+
+    The real WorkOS when WORKOS_API_KEY and WORKOS_CLIENT_ID are set; otherwise the kit's emulator,
+    started here (it stops with `stack`), seeded from the step's `workos-seed.toml` if it has one.
+    """
+    from workshop.workos_emulator import EXAMPLE_SEEDS, WorkOSEmulator, load_seeds  # only steps that sign in
+
+    env = {"SESSION_COOKIE_PASSWORD": os.environ.get("SESSION_COOKIE_PASSWORD") or cookie_password()}
+    callback = f"http://127.0.0.1:{port}/auth/callback"
+    login = f"  login       http://127.0.0.1:{port}/auth/login"
+    if os.environ.get("WORKOS_API_KEY") and os.environ.get("WORKOS_CLIENT_ID"):
+        env["WORKOS_REDIRECT_URI"] = os.environ.get("WORKOS_REDIRECT_URI", callback)
+        return env, ["  WorkOS      the real WorkOS (WORKOS_API_KEY and WORKOS_CLIENT_ID are set)", login]
+
+    seeds_path = step.directory / "workos-seed.toml"
+    if not seeds_path.exists():
+        seeds_path = EXAMPLE_SEEDS
+    emulator = WorkOSEmulator(seeds=load_seeds(seeds_path))
+    emulator.base_url = stack.enter_context(serve_in_thread(emulator.app()))
+    env |= {
+        "WORKOS_API_KEY": emulator.api_key,
+        "WORKOS_CLIENT_ID": emulator.client_id,
+        "WORKOS_BASE_URL": emulator.base_url,
+        "WORKOS_REDIRECT_URI": callback,  # the emulator redirects only to this machine
+    }
+    lines = [
+        f"  WorkOS      {emulator.base_url} (the kit's WorkOS emulator, seeds: {seeds_path.name})",
+        login,
+    ]
+    return env, lines + [f"    {user}" for user in emulator.seeds.who_can_sign_in()]
+
+
+def cookie_password() -> str:
+    """The key the app seals its session cookies with: made once and kept (mode 0600), so restarting
+    `up` keeps everyone signed in. The SDK seals with Fernet, so it must be a Fernet key."""
+    from cryptography.fernet import Fernet
+    from workshop.workos_emulator.keys import read_or_create_secret
+
+    return read_or_create_secret(services.state_dir() / "cookie-password", Fernet.generate_key).decode()
+
+
+def serve_workos_emulator(port: int, seeds_path: Path | None) -> None:
+    from workshop.workos_emulator import EXAMPLE_SEEDS, WorkOSEmulator, load_seeds
+
+    seeds_path = seeds_path or EXAMPLE_SEEDS
+    emulator = WorkOSEmulator(seeds=load_seeds(seeds_path))
+    emulator.base_url = base = f"http://127.0.0.1:{port}"
+    example_login = urlencode(
+        {
+            "response_type": "code",
+            "client_id": emulator.client_id,
+            "redirect_uri": "http://127.0.0.1:8000/auth/callback",
+        }
+    )
+    lines = [
+        f"WorkOS emulator at {base}, seeded from {seeds_path}",
+        "",
+        "Point the workos SDK at it with these environment variables:",
+        f"  WORKOS_BASE_URL={base}",
+        f"  WORKOS_API_KEY={emulator.api_key}",
+        f"  WORKOS_CLIENT_ID={emulator.client_id}",
+        "",
+        "Login page (the SDK's get_authorization_url builds this; redirect_uri must be on this machine):",
+        f"  {base}/user_management/authorize?{example_login}",
+        "",
+        "Users you can sign in as:",
+        *[f"  {user}" for user in emulator.seeds.who_can_sign_in()],
+        "",
+        "Ctrl-C stops it.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+    uvicorn.run(emulator.app(), host="127.0.0.1", port=port, log_level="warning")
+
+
+def print_banner(step: Step, port: int, llm: str, database_url: str | None, workos_lines: list[str]) -> None:
     base = f"http://127.0.0.1:{port}"
     chat = '{"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}'
     lines = [
@@ -99,6 +189,7 @@ def print_banner(step: Step, port: int, llm: str, database_url: str | None) -> N
     ]
     if database_url:
         lines.append(f"  PostgreSQL  {database_url}")
+    lines += workos_lines
     lines += [
         "",
         "Try:",

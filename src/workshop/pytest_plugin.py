@@ -11,11 +11,17 @@ migrations, overrides `database_schema`; everything else is here:
 - `test_databases`: the run's template database and its copies (`database_url` takes one per test).
 - `redis_url`: a Redis-protocol server (embedded: Valkey) whose keyspace is empty when the test starts.
 - `fake_llm`: the fake Gemini-style upstream, reset for this test; `.base_url`, `.behaviour`, `.calls`.
+- `workos`: the local WorkOS emulator, reset for this test: `.base_url`, `.api_key`, `.client_id`,
+  `.behaviour`, `.calls`, `await .authorize(url, email=…)`. One server serves the whole run: the SDK
+  keeps the key set it fetched per URL for the whole process.
+- `workos_seeds`: who exists in it (session scope): the kit's `example-seed.toml`; override it to load
+  the step's own file with `load_seeds(...)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -27,6 +33,9 @@ from workshop.databases import SchemaBuilder, TestDatabases
 from workshop.fake_llm import FakeLLM
 from workshop.server import serve_in_thread
 from workshop.testing import TestApp, running_app
+
+if TYPE_CHECKING:  # imported in the fixtures: a step that never signs in does not wait for the import
+    from workshop.workos_emulator import Seeds, WorkOSEmulator
 
 
 @pytest_asyncio.fixture(loop_scope="session")  # the loop the app's resources are made in, and used in
@@ -96,3 +105,26 @@ def _fake_llm_server() -> Iterator[FakeLLM]:
 def fake_llm(_fake_llm_server: FakeLLM) -> FakeLLM:
     _fake_llm_server.reset()
     return _fake_llm_server
+
+
+@pytest.fixture(scope="session")
+def workos_seeds() -> Seeds:
+    from workshop.workos_emulator import EXAMPLE_SEEDS, load_seeds
+
+    return load_seeds(EXAMPLE_SEEDS)
+
+
+@pytest.fixture(scope="session")
+def _workos_server(workos_seeds: Seeds) -> Iterator[WorkOSEmulator]:
+    from workshop.workos_emulator import WorkOSEmulator
+
+    emulator = WorkOSEmulator(seeds=workos_seeds)
+    with serve_in_thread(emulator.app()) as base_url:
+        emulator.base_url = base_url
+        yield emulator
+
+
+@pytest.fixture
+def workos(_workos_server: WorkOSEmulator) -> WorkOSEmulator:
+    _workos_server.reset()
+    return _workos_server

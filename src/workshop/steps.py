@@ -39,6 +39,11 @@ class Step:
         field = self.settings_class().model_fields.get("database_url")
         return make_url(field.default).get_driver_name() if field else None
 
+    @property
+    def uses_workos(self) -> bool:
+        """Whether the step's settings read a WorkOS API key: then `up` wires WorkOS (or its emulator) in."""
+        return "workos_api_key" in self.settings_class().model_fields
+
     def settings_class(self) -> type[BaseModel]:
         """The `Settings` class of the step's `app/settings.py`, loaded as a module of its own.
 

@@ -30,7 +30,7 @@ class TestApp:
     app: FastAPI
     """The step's app, built by the step's `app` fixture; its lifespan is running."""
     client: httpx.AsyncClient
-    """Calls the app in-process (`http://app.test`)."""
+    """Calls the app in-process (`https://app.test`)."""
     fake_llm: FakeLLM
     """The fake LLM upstream the app is wired to, reset for this test."""
     database_url: str | None
@@ -60,7 +60,8 @@ async def running_app(
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(
             transport=transport,
-            base_url="http://app.test",
+            # https, as in production (Cloud Run serves HTTPS only): a `Secure` cookie comes back to the app.
+            base_url="https://app.test",
             **client_options,  # type: ignore[arg-type]
         ) as client:
             # asgi-lifespan has no public name for it; it is the dict it puts in each request's scope.

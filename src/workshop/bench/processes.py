@@ -79,8 +79,18 @@ def uvicorn_command(step: Step, port: int, options: Sequence[str] = ()) -> list[
 
 
 @contextmanager
-def serve_step(step: Step, llm_base_url: str, uvicorn_options: Sequence[str] = ()) -> Iterator[Served]:
-    """The step's app under uvicorn (one worker), with a fresh database that is dropped afterwards."""
+def serve_step(
+    step: Step,
+    llm_base_url: str,
+    uvicorn_options: Sequence[str] = (),
+    *,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[Served]:
+    """The step's app under uvicorn (one worker), with a fresh database that is dropped afterwards.
+
+    `env` adds to the app's environment (from step 07 on: where WorkOS is); `port` is for a caller that
+    must know it beforehand (WorkOS' redirect URI names it)."""
     # Imported here, not at the top: the load generator's process needs none of them, and they take
     # a second or two to import.
     from workshop import services
@@ -98,14 +108,15 @@ def serve_step(step: Step, llm_base_url: str, uvicorn_options: Sequence[str] = (
             from workshop.migrations import upgrade
 
             upgrade(step.alembic_ini, url)
-        env = {
+        app_env = {
             "LLM_BASE_URL": llm_base_url,
             "LLM_API_KEY": API_KEY,
             "DATABASE_URL": services.with_driver(url, step.database_driver),
+            **(env or {}),
         }
-        port = free_port()
+        port = port or free_port()
         command = uvicorn_command(step, port, uvicorn_options)
-        with _running(step.name, command, port, ready_path="/v1/usage?limit=1", env=env) as served:
+        with _running(step.name, command, port, ready_path="/v1/usage?limit=1", env=app_env) as served:
             yield Served(
                 name=served.name, base_url=served.base_url, pid=served.pid, database=database, log=served.log
             )
