@@ -31,10 +31,24 @@ or from a shell: `uv run workshop workos-emulator` (it prints the environment va
   SDK keeps a fetched key set for the whole process.
 
 In tests, the kit's pytest plugin serves one for the session: the `workos` fixture.
+
+Where things are, one job a module:
+
+- `emulator.py`: `WorkOSEmulator`, and `app()`, which puts the pieces below together; its docstring
+  has the rules of the four groups of routes and of the two shapes of errors;
+- `routes/`: the routes, a module per group (`browser`, `authenticate`, `jwks`, `api`, and the
+  emulator's own `control`);
+- `behaviour.py`: `Behaviour`, and the dependencies that slow, fail or hang the routes it covers;
+- `middleware.py`: `RecordedCall`, and what happens around every request (recording, request ids);
+- `errors.py`: WorkOS' two error shapes; `dependencies.py`: how a route gets the emulator;
+- `store.py`, `seeds.py`, `keys.py`, `login_page.py`: what it remembers, what it is seeded with, the
+  key it signs tokens with, and the login form.
 """
 
-from .app import Behaviour, RecordedCall, WorkOSEmulator
+from .behaviour import Behaviour
+from .emulator import WorkOSEmulator
 from .login_page import LoginFailed
+from .middleware import RecordedCall
 from .seeds import EXAMPLE_SEEDS, Membership, Organization, Seeds, User, load_seeds
 
 __all__ = [

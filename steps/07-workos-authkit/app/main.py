@@ -44,13 +44,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # No total timeout, since a stream may run long: each connect and each read gets `seconds`.
         timeout = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
         connector = aiohttp.TCPConnector(limit=settings.llm_max_connections)
-        async with aiohttp.ClientSession(settings.llm_base_url, connector=connector, timeout=timeout) as http:
+        async with (
+            aiohttp.ClientSession(settings.llm_base_url, connector=connector, timeout=timeout) as http,
+            AuthKit(settings) as authkit,  # WorkOS' SDK keeps its connections too, until shutdown
+        ):
             # What the endpoints get, typed (app/dependencies.py): each request gets a copy of it.
             yield AppState(
                 settings=settings,
                 llm=GeminiClient(http, settings.llm_api_key),
                 engine=engine,
-                authkit=AuthKit(settings),  # holds no connection: WorkOS' SDK opens one per call
+                authkit=authkit,
             )
         await engine.dispose()
 

@@ -66,6 +66,13 @@ class AuthKit:
             self._client.user_management.get_jwks_url(), timeout=settings.workos_timeout_seconds
         )
 
+    # Opened and closed by the lifespan, like the engine: the SDK's client holds a pool of connections.
+    async def __aenter__(self) -> "AuthKit":
+        return self
+
+    async def __aexit__(self, *exception: object) -> None:
+        await self._client.close()
+
     async def start_sign_in(self) -> SignInStart:
         """AuthKit's sign-in URL, with a fresh PKCE pair and state. Makes no request."""
         started = await self._client.user_management.get_authorization_url_with_pkce(
