@@ -21,10 +21,17 @@ async def sign_in(
     """The callback's response: its redirect home, with the session cookie (now in `client`'s jar)."""
     login = await client.get("/auth/login", params={"return_to": return_to} if return_to else None)
     assert login.status_code == 302, login.text
-    callback_url = await workos.authorize(
+    back_to_the_app = await workos.authorize(
         login.headers["location"], email=email, organization_id=organization_id
     )
-    return await client.get(callback_url)
+    return await client.get(back_to_the_app)
+
+
+async def callback_url(client: httpx.AsyncClient, workos: WorkOSEmulator, *, email: str = ADA) -> str:
+    """Halfway: the URL AuthKit sends the browser back to (code and state), the sign-in cookie in
+    `client`'s jar. For a test to come back with something else, or not at all."""
+    login = await client.get("/auth/login")
+    return await workos.authorize(login.headers["location"], email=email)
 
 
 async def signed_in_cookie(client: httpx.AsyncClient, workos: WorkOSEmulator, **who: str) -> str:

@@ -6,7 +6,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Connection, text
 from workshop.workos_emulator import WorkOSEmulator
 
-from tests.signing_in import ADA, signed_in_cookie
+from tests.signing_in import ADA, callback_url, signed_in_cookie
 
 
 def nobody_recorded(db: Connection) -> bool:
@@ -14,12 +14,6 @@ def nobody_recorded(db: Connection) -> bool:
         db.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
         for table in ("users", "organizations", "memberships")
     )
-
-
-async def callback_url(client: httpx.AsyncClient, workos: WorkOSEmulator) -> str:
-    """A real callback URL, code and state, for this client's sign-in (its cookie now in the jar)."""
-    login = await client.get("/auth/login")
-    return await workos.authorize(login.headers["location"], email=ADA)
 
 
 async def test_a_callback_without_a_code_is_refused(client: httpx.AsyncClient, db: Connection) -> None:

@@ -14,14 +14,9 @@ from workshop.workos_emulator import WorkOSEmulator
 
 from app.main import create_app
 from app.settings import Settings
-from tests.signing_in import ADA, sign_in, signed_in_cookie
+from tests.signing_in import ADA, callback_url, sign_in, signed_in_cookie
 
 UNAVAILABLE = {"detail": "WorkOS is unavailable; try again in a moment."}
-
-
-async def callback_url(client: httpx.AsyncClient, workos: WorkOSEmulator) -> str:
-    login = await client.get("/auth/login")
-    return await workos.authorize(login.headers["location"], email=ADA)
 
 
 def closed_port() -> int:
