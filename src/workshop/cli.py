@@ -76,12 +76,15 @@ def up(step: Step, port: int) -> None:
             llm = f"{fake.base_url} (the kit's fake Gemini-style upstream)"
         if step.database_driver:
             env["DATABASE_URL"] = prepare_database(step)
-        workos_lines: list[str] = []
+        more_lines: list[str] = []  # for the banner: the services this step uses beyond these
+        if "redis_url" in step.settings_class().model_fields:  # from step 08 on: the sessions' store
+            more_lines.append(f"  Redis       {env['REDIS_URL']}")
         if step.uses_workos:
             workos_env, workos_lines = wire_workos(step, port, stack)
             env |= workos_env
+            more_lines += workos_lines
         os.environ.update(env)
-        print_banner(step, port, llm, env.get("DATABASE_URL"), workos_lines)
+        print_banner(step, port, llm, env.get("DATABASE_URL"), more_lines)
         uvicorn.run(
             "app.main:create_app", factory=True, app_dir=str(step.directory), host="127.0.0.1", port=port
         )
@@ -137,8 +140,9 @@ def wire_workos(step: Step, port: int, stack: ExitStack) -> tuple[dict[str, str]
 
 
 def cookie_password() -> str:
-    """The key the app seals its session cookies with: made once and kept (mode 0600), so restarting
-    `up` keeps everyone signed in. The SDK seals with Fernet, so it must be a Fernet key."""
+    """The key the app seals its cookies with: made once and kept (mode 0600), so restarting `up` keeps
+    step 07's sealed sessions (step 08's live in the embedded Valkey, which stops with `up`). The SDK
+    seals with Fernet, so it must be a Fernet key."""
     from cryptography.fernet import Fernet
     from workshop.workos_emulator.keys import read_or_create_secret
 
@@ -179,7 +183,7 @@ def serve_workos_emulator(port: int, seeds_path: Path | None) -> None:
     uvicorn.run(emulator.app(), host="127.0.0.1", port=port, log_level="warning")
 
 
-def print_banner(step: Step, port: int, llm: str, database_url: str | None, workos_lines: list[str]) -> None:
+def print_banner(step: Step, port: int, llm: str, database_url: str | None, more_lines: list[str]) -> None:
     base = f"http://127.0.0.1:{port}"
     chat = '{"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}'
     lines = [
@@ -189,7 +193,7 @@ def print_banner(step: Step, port: int, llm: str, database_url: str | None, work
     ]
     if database_url:
         lines.append(f"  PostgreSQL  {database_url}")
-    lines += workos_lines
+    lines += more_lines
     lines += [
         "",
         "Try:",

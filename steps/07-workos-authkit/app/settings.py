@@ -38,7 +38,6 @@ class Settings(DatabaseSettings):
     @classmethod
     def _is_a_fernet_key(cls, password: SecretStr) -> SecretStr:
         """Refused at startup, not at the first sign-in: a wrong key would fail every one of them."""
-        Fernet(
-            password.get_secret_value()
-        )  # ValueError: "Fernet key must be 32 url-safe base64-encoded bytes."
+        # Raises ValueError: "Fernet key must be 32 url-safe base64-encoded bytes."
+        Fernet(password.get_secret_value())
         return password

@@ -1,0 +1,27 @@
+"""The usage summary: per-model totals and the last days, read at the same time."""
+
+from functools import partial
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.repositories import daily_usage, usage_records
+from app.schemas import DayUsage, ModelUsage, UsageSummary, UsageTotals
+from app.services.concurrent_reads import read_concurrently
+
+
+async def usage_summary(engine: AsyncEngine, *, days: int) -> UsageSummary:
+    """Two independent reads of two tables, so they run at once, each on a connection of its own.
+
+    The grand totals need no third read: the per-model query computes them in the same scan (ROLLUP).
+    """
+    by_model, by_day = await read_concurrently(
+        engine,
+        usage_records.sum_usage_by_model,
+        partial(daily_usage.recent_days, days=days),
+    )
+    grand_total, *per_model = by_model  # ROLLUP's total row sorts first (its model is NULL)
+    return UsageSummary(
+        totals=UsageTotals.model_validate(grand_total._mapping),
+        by_model=[ModelUsage.model_validate(row._mapping) for row in per_model],
+        by_day=[DayUsage.model_validate(row._mapping) for row in by_day],
+    )
