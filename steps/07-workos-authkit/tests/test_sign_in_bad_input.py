@@ -1,5 +1,7 @@
 """A callback that cannot complete is a 400 with a reason, and writes nothing; a bad cookie is a 401."""
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 from cryptography.fernet import Fernet
@@ -114,11 +116,10 @@ def foreign_cookie(cookie: str) -> str:
     ids=["garbage", "truncated", "tampered", "sealed-with-another-key", "empty"],
 )
 async def test_a_bad_session_cookie_is_a_401_and_is_cleared(
-    client: httpx.AsyncClient, workos: WorkOSEmulator, spoil: object
+    client: httpx.AsyncClient, workos: WorkOSEmulator, spoil: Callable[[str], str]
 ) -> None:
     cookie = await signed_in_cookie(client, workos, email=ADA)
     client.cookies.clear()
-    assert callable(spoil)
 
     response = await client.get("/v1/me", headers={"cookie": f"wos_session={spoil(cookie)}"})
 
