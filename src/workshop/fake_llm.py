@@ -5,8 +5,10 @@ It speaks the two calls the proxy uses, in the shape of the Gemini API:
     POST /v1beta/models/{model}:generateContent
     POST /v1beta/models/{model}:streamGenerateContent?alt=sse
 
-The reply to a prompt is always `You said: <the last user text>`, and token counts are word counts,
-so tests can predict every number. `FakeLLM.behaviour` sets latency and failures; out of process, the
+The reply to a prompt is always `You said: <the last user text>`, cut at the request's
+`generationConfig.maxOutputTokens` if it sets one, and token counts are word counts, so tests can
+predict every number. A stream's chunks report the usage so far, as Gemini's do: the last one, the
+call's. `FakeLLM.behaviour` sets latency and failures; out of process, the
 same settings are read and written at `GET/PUT /_fake/behaviour`.
 """
 
@@ -63,8 +65,9 @@ class FakeLLM:
         return _build_app(self)
 
 
-def reply_for(prompt: str) -> str:
-    return f"You said: {prompt}"
+def reply_for(prompt: str, *, max_output_tokens: int | None = None) -> str:
+    words = f"You said: {prompt}".split(" ")
+    return " ".join(words[:max_output_tokens])  # one token per word: at most that many words
 
 
 def count_tokens(text: str) -> int:
@@ -111,7 +114,7 @@ def _build_app(fake: FakeLLM) -> FastAPI:
         if behaviour.fail_status is not None:
             return _error(behaviour.fail_status, "UNAVAILABLE", "the fake was told to fail")
 
-        reply = reply_for(prompt)
+        reply = reply_for(prompt, max_output_tokens=_max_output_tokens(body))
         usage = {
             "promptTokenCount": count_tokens(_all_text(body)),
             "candidatesTokenCount": count_tokens(reply),
@@ -128,13 +131,19 @@ async def _chunks(model: str, reply: str, usage: dict[str, int], behaviour: Beha
     words = reply.split(" ")
     pieces = [" ".join(words[i : i + 2]) + " " for i in range(0, len(words), 2)]
     pieces[-1] = pieces[-1].rstrip()
+    sent = 0  # words of the reply streamed so far
     for number, piece in enumerate(pieces):
         if behaviour.drop_stream_after is not None and number >= behaviour.drop_stream_after:
             raise ConnectionAbortedError("the fake was told to drop the stream")
         if number:
             await asyncio.sleep(behaviour.chunk_delay)
         last = number == len(pieces) - 1
-        chunk = _response(model, piece, usage, finished=last)
+        sent += count_tokens(piece)
+        so_far = usage | {
+            "candidatesTokenCount": sent,
+            "totalTokenCount": usage["promptTokenCount"] + sent,
+        }
+        chunk = _response(model, piece, so_far, finished=last)
         yield f"data: {json.dumps(chunk)}\r\n\r\n"  # Gemini frames SSE events with CRLF
 
 
@@ -155,6 +164,11 @@ def _last_user_text(body: dict[str, Any]) -> str | None:
         return None
     texts = [p["text"] for p in user_turns[-1].get("parts", []) if "text" in p]
     return " ".join(texts) if texts else None
+
+
+def _max_output_tokens(body: dict[str, Any]) -> int | None:
+    value = body.get("generationConfig", {}).get("maxOutputTokens")
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def _all_text(body: dict[str, Any]) -> str:
