@@ -21,7 +21,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,18 @@ def fuzzed_app(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
+def session_headers(request: pytest.FixtureRequest) -> Callable[[], dict[str, str]]:
+    """Makes the headers of one case. A step whose API needs a session (09 on) has a `fuzz_headers`
+    fixture that starts a new one for each case, so the fuzz reaches past the 401 (and a case that
+    signs out does not sign out the cases after it); the other steps send no extra header."""
+    try:
+        new_headers: Callable[[], dict[str, str]] = request.getfixturevalue("fuzz_headers")
+    except pytest.FixtureLookupError:
+        return dict
+    return new_headers
+
+
+@pytest.fixture
 def api_schema(fuzzed_app: Any, request: pytest.FixtureRequest) -> schemathesis.BaseSchema:
     # Schemathesis 4.32's lazy schema renames the test item per operation through `item._nodeid`, an
     # attribute pytest 9.2 no longer has (it reads `item.nodeid` from `item._id`); give it one to read.
@@ -146,14 +158,17 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 )
 @schema.parametrize()
 def test_generated_input_never_gets_a_server_error(
-    case: schemathesis.Case[Any], case_counts: Counter[str]
+    case: schemathesis.Case[Any], case_counts: Counter[str], session_headers: Callable[[], dict[str, str]]
 ) -> None:
     case_counts[case.operation.label] += 1
-    case.call_and_validate(checks=[not_a_server_error])
+    case.call_and_validate(checks=[not_a_server_error], headers=session_headers())
 
 
 def test_edge_values_never_get_a_server_error(
-    api_schema: schemathesis.BaseSchema, case_counts: Counter[str], subtests: pytest.Subtests
+    api_schema: schemathesis.BaseSchema,
+    case_counts: Counter[str],
+    session_headers: Callable[[], dict[str, str]],
+    subtests: pytest.Subtests,
 ) -> None:
     """Every query parameter of every operation, once with each edge value (the others left out)."""
     for operation in operations(api_schema):
@@ -162,11 +177,14 @@ def test_edge_values_never_get_a_server_error(
                 case_counts[operation.label] += 1
                 case = operation.Case(query={parameter.name: value})
                 with subtests.test(operation.label, **{parameter.name: value}):
-                    case.call_and_validate(checks=[not_a_server_error])
+                    case.call_and_validate(checks=[not_a_server_error], headers=session_headers())
 
 
 def test_edge_texts_in_a_body_never_get_a_server_error(
-    api_schema: schemathesis.BaseSchema, case_counts: Counter[str], subtests: pytest.Subtests
+    api_schema: schemathesis.BaseSchema,
+    case_counts: Counter[str],
+    session_headers: Callable[[], dict[str, str]],
+    subtests: pytest.Subtests,
 ) -> None:
     """Every operation with a JSON body, from a valid body, with each edge text in each of its strings."""
     for operation in operations(api_schema):
@@ -176,7 +194,7 @@ def test_edge_texts_in_a_body_never_get_a_server_error(
                     case_counts[operation.label] += 1
                     case = operation.Case(body=_replaced(body, path, text), media_type="application/json")
                     with subtests.test(operation.label, at="/".join(map(str, path)), text=repr(text)):
-                        case.call_and_validate(checks=[not_a_server_error])
+                        case.call_and_validate(checks=[not_a_server_error], headers=session_headers())
 
 
 def _valid_bodies(operation: APIOperation[Any, Any, Any, Any]) -> list[Any]:

@@ -13,12 +13,18 @@ import uvicorn
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, lifespan: Literal["on", "off"] = "on") -> Iterator[str]:
-    """Yields the server's base URL; stops the server (and runs the app's shutdown) on exit."""
+def serve_in_thread(
+    app: Any, *, lifespan: Literal["on", "off"] = "on", graceful_shutdown_seconds: float = 2
+) -> Iterator[str]:
+    """Yields the server's base URL; stops the server (and runs the app's shutdown) on exit.
+
+    On exit uvicorn waits for requests in flight up to `graceful_shutdown_seconds`, then cancels them."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # port 0: the OS picks a free port
     host, port = sock.getsockname()
-    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        app, lifespan=lifespan, log_level="warning", timeout_graceful_shutdown=graceful_shutdown_seconds
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

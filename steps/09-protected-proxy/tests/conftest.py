@@ -7,7 +7,10 @@ this step builds its schema, its settings and its app, and who the emulator lets
 (`workos-seed.toml`); `redis_db` looks at what the app keeps in Redis. From this step on every `/v1/*`
 endpoint needs a session: `ada` is the test client signed in (`client` is the same one before it is)."""
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -24,9 +27,11 @@ from workshop.workos_emulator import Seeds, WorkOSEmulator, load_seeds
 
 from app.db.engine import create_db_engine
 from app.main import create_app
+from app.redis_connection import open_redis
+from app.session_store import SessionStore
 from app.settings import Settings
 
-from .signing_in import sign_in
+from .signing_in import ENGINES, sign_in
 
 STEP = Path(__file__).parents[1]
 ALEMBIC_INI = STEP / "alembic.ini"
@@ -91,3 +96,31 @@ async def ada(test_app: TestApp, workos: WorkOSEmulator) -> httpx.AsyncClient:
     response = await sign_in(test_app.client, workos)
     assert response.status_code == 303, response.text
     return test_app.client
+
+
+@pytest.fixture
+def fuzz_headers(redis_url: str) -> Callable[[], dict[str, str]]:
+    """For the kit's fuzz (`workshop/fuzzing.py`), which calls the app with no browser: the headers of a
+    new session for each case, made in Redis as a sign-in would make it, so generated calls get past
+    the 401. A user of their own each time: a case that signs out (or spends the request rate) leaves
+    the next cases' sessions alone."""
+    users = itertools.count()
+
+    async def start_session() -> str:
+        async with open_redis(redis_url, timeout=2) as client:
+            store = SessionStore(client, idle_seconds=3600, absolute_seconds=3600)
+            return await store.create(
+                user_id=f"user_fuzz_{next(users)}",
+                email="fuzz@example.com",
+                first_name="Fuzz",
+                last_name="",
+                organization_id=ENGINES,
+                role="admin",
+                permissions="",
+                workos_session_id="session_fuzz",
+                refresh_token="",
+                access_expires_at=int(time.time()) + 3600,  # not re-validated with WorkOS meanwhile
+                user_agent="fuzz",
+            )
+
+    return lambda: {"cookie": f"__Host-session={asyncio.run(start_session())}"}

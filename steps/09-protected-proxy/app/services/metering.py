@@ -35,6 +35,7 @@ from app.usage_outbox import UsageOutbox
 logger = logging.getLogger(__name__)
 
 NO_USAGE = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+SHUTDOWN_WAIT_SECONDS = 5.0  # the longest the shutdown waits for the records of calls it cut off
 OUTBOX_BATCH = 100  # records moved from the outbox after one call: bounded, so no call waits long
 
 
@@ -112,15 +113,21 @@ async def record_call_in_open_transaction(conn: AsyncConnection, call: Call) -> 
 
 
 class Metering:
-    """What recording needs for the app's life, and the recordings still running (`wait_for_all`)."""
+    """What recording needs for the app's life, and the calls not recorded yet (`wait_for_all`)."""
 
     def __init__(self, engine: AsyncEngine, quotas: Quotas, outbox: UsageOutbox) -> None:
         self._engine = engine
         self._quotas = quotas
         self._outbox = outbox
         self._running: set[asyncio.Task[None]] = set()
+        self._unrecorded = 0  # calls started and not recorded yet
+        self._all_recorded = asyncio.Event()
+        self._all_recorded.set()
 
     def meter(self, hold: Hold, *, user_id: str, model: str, streamed: bool) -> "UsageMeter":
+        """A meter for a call that starts now: from here on, the shutdown waits for its record."""
+        self._unrecorded += 1
+        self._all_recorded.clear()
         return UsageMeter(self, hold, user_id=user_id, model=model, streamed=streamed)
 
     async def record(self, call: Call, hold: Hold) -> None:
@@ -131,23 +138,35 @@ class Metering:
         await asyncio.shield(task)
 
     async def wait_for_all(self) -> None:
-        """At shutdown: the recordings of calls cut off on the way out finish before the engine closes."""
-        await asyncio.gather(*self._running, return_exceptions=True)
+        """At shutdown: calls cut off on the way out are recorded before the engine closes.
+
+        The server cancels the requests it stopped waiting for just before the app's shutdown runs, so
+        their records may not have started yet: this waits for every call metered, not only the
+        recordings running now; for a while, should a call never end."""
+        try:
+            await asyncio.wait_for(self._all_recorded.wait(), SHUTDOWN_WAIT_SECONDS)
+        except TimeoutError:
+            logger.error("Shutting down with %d calls not recorded", self._unrecorded)
 
     async def _record(self, call: Call, hold: Hold) -> None:
         try:
-            await record_call(self._engine, call)
-            recorded = True
-        except DatabaseUnavailable:
-            recorded = False
-            await self._keep_for_later(call)
-        try:
-            await self._quotas.settle(hold, spent=call.total_tokens)
-            if recorded and await self._outbox.size():
-                await self._move_outbox_to_ledger()
-        except RedisUnavailable:
-            # The hold lapses on its own; until the counters are rebuilt, they miss this call's spend.
-            logger.warning("Redis is unavailable: call %s was not settled on its budget", call.call_id)
+            try:
+                await record_call(self._engine, call)
+                recorded = True
+            except DatabaseUnavailable:
+                recorded = False
+                await self._keep_for_later(call)
+            try:
+                await self._quotas.settle(hold, spent=call.total_tokens)
+                if recorded and await self._outbox.size():
+                    await self._move_outbox_to_ledger()
+            except RedisUnavailable:
+                # The hold lapses on its own; until the counters are rebuilt, they miss this call's spend.
+                logger.warning("Redis is unavailable: call %s was not settled on its budget", call.call_id)
+        finally:
+            self._unrecorded -= 1
+            if not self._unrecorded:
+                self._all_recorded.set()
 
     async def _keep_for_later(self, call: Call) -> None:
         late = Call(**asdict(call) | {"ended_at": datetime.now(UTC)})

@@ -37,11 +37,8 @@ async def answer(chat: ChatRequest, session: StoredSession, proxy: Proxy) -> tup
     meter = proxy.metering.meter(admission.hold, user_id=session.user_id, model=chat.model, streamed=False)
     try:
         response = await proxy.llm.generate(chat)
-    except UpstreamError as error:
-        await meter.record(error.status_code)
-        raise
-    except asyncio.CancelledError:  # the server shutting down did not wait for the upstream
-        await meter.record(CUT_OFF)
+    except BaseException as error:  # every ending is recorded, a cancellation or a bug's too
+        await meter.record(status_of(error))
         raise
     await meter.record(200, response.usage)
     return response, admission.rate
@@ -56,10 +53,16 @@ async def stream(
     meter = proxy.metering.meter(admission.hold, user_id=session.user_id, model=chat.model, streamed=True)
     try:
         events = await proxy.llm.open_stream(chat, on_end=meter.record)
-    except UpstreamError as error:
-        await meter.record(error.status_code)
-        raise
-    except asyncio.CancelledError:
-        await meter.record(CUT_OFF)
+    except BaseException as error:
+        await meter.record(status_of(error))
         raise
     return events, admission.rate
+
+
+def status_of(error: BaseException) -> int:
+    """The status a call that raised is recorded with."""
+    if isinstance(error, UpstreamError):
+        return error.status_code  # what our client gets: 502, 503 or 504
+    if isinstance(error, asyncio.CancelledError):
+        return CUT_OFF  # the server shutting down did not wait for the upstream
+    return 500  # a bug: the client gets a 500
