@@ -194,14 +194,21 @@ def print_banner(step: Step, port: int, llm: str, database_url: str | None, more
     if database_url:
         lines.append(f"  PostgreSQL  {database_url}")
     lines += more_lines
+    signed_in = ""
+    if step.api_needs_a_session:
+        signed_in = ' -b "__Host-session=$SESSION"'
+        lines += [
+            "",
+            "Sign in at the login URL, then copy the browser's __Host-session cookie:  SESSION=<its value>",
+        ]
     lines += [
         "",
         "Try:",
-        f"  curl -s {base}/v1/chat -H 'content-type: application/json' -d '{chat}'",
-        f"  curl -sN {base}/v1/chat/stream -H 'content-type: application/json' -d '{chat}'",
+        f"  curl -s {base}/v1/chat{signed_in} -H 'content-type: application/json' -d '{chat}'",
+        f"  curl -sN {base}/v1/chat/stream{signed_in} -H 'content-type: application/json' -d '{chat}'",
     ]
     if database_url:
-        lines.append(f"  curl -s '{base}/v1/usage?limit=5'")
+        lines.append(f"  curl -s{signed_in} '{base}/v1/usage?limit=5'")
     lines += ["", "Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)
 

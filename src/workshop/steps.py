@@ -44,6 +44,11 @@ class Step:
         """Whether the step's settings read a WorkOS API key: then `up` wires WorkOS (or its emulator) in."""
         return "workos_api_key" in self.settings_class().model_fields
 
+    @property
+    def api_needs_a_session(self) -> bool:
+        """Whether the step's proxy needs a signed-in user (step 09 on): its settings meter calls per user."""
+        return "requests_per_minute" in self.settings_class().model_fields
+
     def settings_class(self) -> type[BaseModel]:
         """The `Settings` class of the step's `app/settings.py`, loaded as a module of its own.
 
