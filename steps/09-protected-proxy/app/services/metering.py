@@ -61,13 +61,9 @@ class Call:
     @classmethod
     def from_json(cls, text: str) -> "Call":
         fields = json.loads(text)
-        return cls(
-            **fields
-            | {
-                "call_id": uuid.UUID(fields["call_id"]),
-                "ended_at": datetime.fromisoformat(fields["ended_at"]),
-            }
-        )
+        fields["call_id"] = uuid.UUID(fields["call_id"])
+        fields["ended_at"] = datetime.fromisoformat(fields["ended_at"])  # set for every record kept for later
+        return cls(**fields)
 
 
 async def record_call(engine: AsyncEngine, call: Call) -> bool:
