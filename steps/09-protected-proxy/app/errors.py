@@ -1,7 +1,7 @@
 """What can go wrong with what we depend on, and the status our client sees for each.
 
 One exception per outside system, raised by that system's adapter (`app/llm.py` for the LLM,
-`app/db/engine.py` for the database, `app/workos.py` for WorkOS, `app/session_store.py` for Redis),
+`app/db/engine.py` for the database, `app/workos.py` for WorkOS, `app/redis_connection.py` for Redis),
 and one handler each: a failure is never blamed on the wrong one. And what can go wrong in signing
 in: a sign-in that fails, a request from someone not signed in.
 """
@@ -128,11 +128,13 @@ async def workos_unavailable_handler(request: Request, exc: Exception) -> JSONRe
 
 
 class RedisUnavailable(Exception):
-    """Redis, where sessions live, cannot be reached or does not answer in time: nobody can be told
-    apart, so no request that needs a session can be served. Never a 401: the caller did nothing wrong."""
+    """Redis, where sessions and quotas live, cannot be reached or does not answer in time: nobody can be
+    told apart and no call can be counted, so no request that needs either can be served. Never a 401:
+    the caller did nothing wrong; never an uncounted 200."""
 
 
 async def redis_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
-        {"detail": "The session store is unavailable; try again in a moment."}, status_code=503
+        {"detail": "Redis, where sessions and quotas are kept, is unavailable; try again in a moment."},
+        status_code=503,
     )

@@ -21,10 +21,13 @@ from workshop.testing import TestApp, serve_in_thread
 from app.db.engine import create_db_engine
 from app.db.tables import daily_usage, usage_records
 from app.main import create_app
-from app.services.metering import Metering
+from app.quotas import Quotas
+from app.redis_connection import open_redis
+from app.services.metering import Call, Metering
 from app.settings import Settings
+from app.usage_outbox import UsageOutbox
 
-from .signing_in import session_of
+from .signing_in import ADA_ID, session_of
 from .test_quotas import counters
 
 PROMPT = "Tell me a long story about the analytical engine and its cards"
@@ -147,3 +150,34 @@ async def test_a_call_postgresql_cannot_take_waits_in_redis_and_is_moved_later(
     assert db.scalar(select(daily_usage.c.calls)) == 2
     assert counters(redis_db)["spent"] == sum(record["total_tokens"] for record in both)
     await down.dispose()
+
+
+async def test_with_postgresql_and_redis_both_down_the_record_is_logged_in_full(
+    test_app: TestApp,
+    ada: httpx.AsyncClient,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: object,
+) -> None:
+    proxy = test_app.state["proxy"]
+    nowhere = make_url(settings.database_url).set(host="127.0.0.1", port=9, query={})
+    down = create_db_engine(nowhere.render_as_string(hide_password=False))
+    redis_gone = open_redis(f"unix://{tmp_path}/nothing-listens-here.sock", timeout=0.5)
+    # Both go down after admission: the upstream has answered; neither the ledger nor the outbox can take it.
+    test_app.state["proxy"] = dataclasses.replace(
+        proxy,
+        metering=Metering(
+            down,
+            Quotas(redis_gone, daily_token_budget=1, requests_per_minute=1, hold_seconds=1),
+            UsageOutbox(redis_gone),
+        ),
+    )
+
+    response = await ada.post("/v1/chat", json=STREAM | {"messages": [{"role": "user", "content": "Hello"}]})
+
+    assert response.status_code == 200  # the answer was paid for: the client gets it
+    [logged] = [record for record in caplog.records if record.levelname == "ERROR"]
+    kept = Call.from_json(logged.getMessage().split("not kept: ", 1)[1])  # all an operator needs to replay it
+    assert (kept.user_id, kept.status_code, kept.total_tokens) == (ADA_ID, 200, 4)
+    await down.dispose()
+    await redis_gone.aclose()

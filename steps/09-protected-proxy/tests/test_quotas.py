@@ -162,7 +162,13 @@ async def test_concurrent_calls_on_two_instances_never_overspend(
     fake_llm.behaviour.latency = (
         2.0  # every call is still in flight when the last one asks, even on a busy machine
     )
-    limits = {"daily_token_budget": budget, "requests_per_minute": 1000}
+    # 100 connections to Redis open at once on each instance: give them time on a busy machine.
+    limits = {
+        "daily_token_budget": budget,
+        "requests_per_minute": 1000,
+        "redis_timeout_seconds": 5,
+        "llm_timeout_seconds": 10,  # above the fake's 2 s
+    }
     async with instance(settings, **limits) as one, instance(settings, **limits) as two:  # type: ignore[attr-defined]
         answers = await asyncio.gather(
             *(
@@ -189,5 +195,7 @@ async def test_with_redis_down_a_call_is_a_503_not_an_unmetered_200(
         response = await app.post(path, json=CHAT, headers=session_of(ada))
 
     assert response.status_code == 503
-    assert response.json() == {"detail": "The session store is unavailable; try again in a moment."}
+    assert response.json() == {
+        "detail": "Redis, where sessions and quotas are kept, is unavailable; try again in a moment."
+    }
     assert fake_llm.calls == []

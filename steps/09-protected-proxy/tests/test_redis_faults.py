@@ -14,7 +14,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.signing_in import ADA, sign_in, signed_in_cookie
 
-UNAVAILABLE = {"detail": "The session store is unavailable; try again in a moment."}
+UNAVAILABLE = {"detail": "Redis, where sessions and quotas are kept, is unavailable; try again in a moment."}
 CHAT = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
 
 

@@ -7,7 +7,8 @@ that hung up mid-stream, or by a server shutting down. Each ends in `UsageMeter.
    `call_id` is unique, so writing it twice counts it once.
 2. If PostgreSQL is unavailable, the record goes to the outbox in Redis (`app/usage_outbox.py`), and
    the next call that records normally moves it to PostgreSQL. If Redis is gone too, the record is
-   logged as an error, in full: the last place it can be kept.
+   logged as an error, in full: the last place it can be kept, for an operator to replay. The client
+   still gets the answer it was charged for.
 3. The call's hold on its organization's budget is settled with what it really cost.
 
 A request that is being cancelled (the client hung up: Starlette cancels the stream; or the server's
@@ -171,7 +172,6 @@ class Metering:
             logger.warning("PostgreSQL is unavailable: call %s waits in the outbox", call.call_id)
         except RedisUnavailable:
             logger.error("PostgreSQL and Redis are unavailable; usage record not kept: %s", late.to_json())
-            raise
 
     async def _move_outbox_to_ledger(self) -> None:
         try:
