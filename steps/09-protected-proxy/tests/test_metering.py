@@ -48,7 +48,8 @@ def records(db: Connection, *, at_least: int = 1, wait: float = 0) -> list[dict[
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[str]:
-    with serve_in_thread(create_app(settings)) as base_url:
+    # A short upstream timeout, for the timeout's case not to wait long.
+    with serve_in_thread(create_app(settings.model_copy(update={"llm_timeout_seconds": 0.5}))) as base_url:
         yield base_url
 
 
@@ -57,7 +58,7 @@ def served(settings: Settings) -> Iterator[str]:
     [
         ({}, 200, count_tokens(PROMPT) + REPLY_TOKENS),
         ({"fail_status": 503}, 502, 0),
-        ({"hang": True}, 504, 0),  # the settings' upstream timeout is 2 s
+        ({"hang": True}, 504, 0),
     ],
     ids=["answered", "upstream error", "upstream timeout"],
 )
