@@ -23,7 +23,11 @@ def serve_in_thread(
     sock.bind(("127.0.0.1", 0))  # port 0: the OS picks a free port
     host, port = sock.getsockname()
     config = uvicorn.Config(
-        app, lifespan=lifespan, log_level="warning", timeout_graceful_shutdown=graceful_shutdown_seconds
+        app,
+        lifespan=lifespan,
+        log_level="warning",
+        # Typed as an int, used as asyncio.wait_for's timeout: any number of seconds works.
+        timeout_graceful_shutdown=graceful_shutdown_seconds,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -65,11 +65,13 @@ async def get_session_store(request: Request) -> SessionStore:
 Sessions = Annotated[SessionStore, Depends(get_session_store)]
 
 
-async def get_current_session(
-    authkit: WorkOS, store: Sessions, session_id: SessionCookie = None
-) -> StoredSession:
-    """The caller's session, from the id in their cookie; a 401 when there is none (any more)."""
-    return await current_session(store, authkit, session_id)
+async def get_current_session(request: Request, session_id: SessionCookie = None) -> StoredSession:
+    """The caller's session, from the id in their cookie; a 401 when there is none (any more).
+
+    It reads the store and AuthKit from the app's state itself, not through two more dependencies:
+    every authenticated request runs it, and each dependency costs FastAPI a call and its bookkeeping."""
+    state = app_state(request)
+    return await current_session(state["sessions"], state["authkit"], session_id)
 
 
 async def get_current_session_or_none(

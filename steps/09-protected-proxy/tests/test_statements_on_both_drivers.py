@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert, select
 
 from app.db.engine import create_db_engine
 from app.db.tables import usage_records
-from app.repositories.usage_records import UsageFilter, _filtered  # the WHERE clauses of GET /v1/usage
+from app.repositories.usage_records import UsageFilter, _filtered, _filters_set, _values  # /v1/usage's WHERE
 from app.settings import Settings
 
 from .factories import usage_record
@@ -24,12 +24,12 @@ async def test_the_usage_filter_runs_unchanged_on_psycopg_and_asyncpg(
     db.execute(insert(usage_records), [usage_record(status_code=200), usage_record(status_code=502)])
     db.commit()
     where = UsageFilter(organization_id=ENGINES, model="gemini-2.5-flash", status_code=200)
-    statement = _filtered(select(usage_records.c.model, usage_records.c.status_code), where)
+    statement = _filtered(select(usage_records.c.model, usage_records.c.status_code), _filters_set(where))
     engine = create_db_engine(settings.database_url)  # asyncpg, to the same database as `db`
 
-    from_psycopg = db.execute(statement).all()
+    from_psycopg = db.execute(statement, _values(where)).all()
     async with engine.connect() as conn:
-        from_asyncpg = (await conn.execute(statement)).all()
+        from_asyncpg = (await conn.execute(statement, _values(where))).all()
     await engine.dispose()
 
     assert from_psycopg == from_asyncpg == [("gemini-2.5-flash", 200)]
@@ -38,5 +38,5 @@ async def test_the_usage_filter_runs_unchanged_on_psycopg_and_asyncpg(
     # the columns' Python types (from the API's `UsageQuery` in the app), as section 6 of the notebook shows.
     for_psycopg = str(statement.compile(dialect=db.dialect))
     for_asyncpg = str(statement.compile(dialect=engine.dialect))
-    assert "usage_records.model = %(model_1)s::VARCHAR" in for_psycopg
+    assert "usage_records.model = %(model)s::VARCHAR" in for_psycopg
     assert "usage_records.model = $2::VARCHAR" in for_asyncpg  # $1: the organization
