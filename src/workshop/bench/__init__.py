@@ -1,11 +1,11 @@
 """Load-testing a step: serve it the way it is deployed, drive it from another process, measure.
 
-Used by `notebooks/sync-vs-async.ipynb`. Each part runs in a process of its own, so that no part's CPU
-is counted in another's and the notebook's kernel only waits:
+Used by `notebooks/sync-vs-async.ipynb` and `notebooks/protected-proxy.ipynb`. Each part runs in a
+process of its own, so that no part's CPU is counted in another's and the notebook's kernel only waits:
 
 - the fake LLM upstream and the step's app under uvicorn, with a database of its own: `processes.py`;
 - the load generator, `python -m workshop.bench load …`: `load.py`, which `launcher.py` starts and
-  whose HTTP clients are in `clients.py`.
+  whose HTTP clients (a POST or a GET, again and again) are in `clients.py`.
 
 `series.py` makes one run of a level (`measure_once`, `measure_app`) and sums several up (`Point`: the
 median and spread of each measure), with the CPU of every process involved; `measure_step` reruns one
@@ -14,6 +14,12 @@ the database meanwhile (connections held, sessions opened, the server's CPU); `m
 and when it ran and waits for the machine to be quiet; `figures.py` checks a plot stays readable at the
 docs' column width; `notebook.py` runs a notebook in full mode (`python -m workshop.bench notebook PATH`,
 see `__main__.py`).
+
+The protected-proxy benchmark (`protected_proxy.py`, `python -m workshop.bench protected-proxy`) puts a
+step's authenticated `GET /v1/usage` next to `raw_usage.py`, a bare Starlette + asyncpg + redis.asyncio
+app doing the same work, on rows that `usage_rows.py` writes, with the Lua script `step_source.py`
+reads from the step; and times a streamed call's first token through the step and straight to the
+upstream (`first_token.py`).
 """
 
 from workshop.bench.connections import DatabaseUse, postgres_server_cpu_seconds, watch_database

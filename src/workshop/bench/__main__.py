@@ -6,6 +6,11 @@ The command line:
   the fake upstream and the step's app each in a process of their own, as the notebook serves them,
   three runs after a quiet moment each, and the median and spread of what they measured, with the
   machine, the date and the load;
+- `python -m workshop.bench protected-proxy` reruns `notebooks/protected-proxy.ipynb`'s measures and
+  prints its table: step 09's authenticated `GET /v1/usage?limit=5` against a raw Starlette + asyncpg
+  + redis.asyncio app doing the same work (throughput, as a ratio), and the time to first token of
+  `POST /v1/chat/stream` through step 09 against straight to the fake upstream; `--quick` for a
+  smoke run of a few seconds;
 - `python -m workshop.bench load --url … --concurrency N …` is the load generator (what `run_load`
   starts in a process of its own), which prints what it measured as one line of JSON;
 - `python -m workshop.bench notebook PATH` runs a notebook in full (not quick) mode and saves its outputs.
@@ -19,7 +24,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from workshop.bench.clients import CHAT_BODY
+from workshop.bench.clients import CHAT_BODY, EXPECTED_REPLY, Request
 from workshop.bench.load import LoadResult, generate
 from workshop.bench.notebook import run_notebook
 
@@ -34,15 +39,42 @@ def main(argv: list[str] | None = None) -> None:
     step.add_argument("--window", type=float, default=10.0, help="seconds of measuring per run")
     step.add_argument("--latency", type=float, default=1.0, help="seconds the fake upstream takes")
     step.add_argument("--quiet-timeout", type=float, default=120.0, help="longest wait for a quiet machine")
+    protected = commands.add_parser(
+        "protected-proxy",
+        help="step 09's read path vs a raw app, and its time to first token vs the upstream's",
+        description="Measures, in one run: (1) throughput of an authenticated GET /v1/usage?limit=5 on "
+        "the step against a raw Starlette + asyncpg + redis.asyncio app doing the same work (the same "
+        "Lua script in Redis, the same two queries in one REPEATABLE READ transaction), as a ratio, "
+        "in rounds that alternate the two; (2) the time to first token of POST /v1/chat/stream through "
+        "the step against the same call straight to the fake upstream, calls alternating one by one. "
+        "Prints each round, then the medians (lowest-highest round) as a Markdown table.",
+    )
+    protected.add_argument("--step", default="09", help="step number or name (default: 09)")
+    protected.add_argument("--rounds", type=int, default=3, help="rounds of each comparison")
+    protected.add_argument("--concurrency", type=int, default=32, help="virtual clients on the read path")
+    protected.add_argument("--window", type=float, default=10.0, help="seconds of measuring per run")
+    protected.add_argument("--min-warmup", type=float, default=2.0, help="seconds of load before measuring")
+    protected.add_argument("--calls", type=int, default=100, help="streamed calls per target per round")
+    protected.add_argument("--rows", type=int, default=4000, help="usage records in the table")
+    protected.add_argument(
+        "--quiet-timeout", type=float, default=120.0, help="longest wait for a quiet machine"
+    )
+    protected.add_argument(
+        "--quick", action="store_true", help="a smoke run: 2 rounds of 1 s windows and 20 calls, no waiting"
+    )
     load = commands.add_parser("load", help="drive an endpoint; print what was measured as JSON")
-    load.add_argument("--url", required=True, help="where to POST each request")
+    load.add_argument("--url", required=True, help="where to send each request")
     load.add_argument("--concurrency", type=int, required=True, help="virtual clients, each one in flight")
     load.add_argument("--window", type=float, default=10.0, help="seconds of measuring")
     load.add_argument("--min-warmup", type=float, default=2.0, help="seconds of load before measuring")
     load.add_argument("--ramp-up", type=float, default=0.0, help="seconds over which the clients start")
     load.add_argument("--timeout", type=float, default=120.0, help="seconds before a request is an error")
     load.add_argument("--client", choices=["raw", "httpx", "aiohttp"], default="raw")
-    load.add_argument("--body", default=json.dumps(CHAT_BODY), help="the JSON body of every request")
+    load.add_argument("--method", choices=["GET", "POST"], default="POST")
+    load.add_argument("--body", default=json.dumps(CHAT_BODY), help="the JSON body of every POST")
+    load.add_argument(
+        "--expect", default=EXPECTED_REPLY.decode(), help="text every right answer's body contains"
+    )
     load.add_argument("--header", action="append", default=[], help="'Name: value', sent with every request")
     load.add_argument("--watch", action="append", default=[], help="NAME=PID: report its CPU time too")
     notebook = commands.add_parser("notebook", help="run a notebook in full mode and save its outputs")
@@ -60,6 +92,21 @@ def main(argv: list[str] | None = None) -> None:
             latency=args.latency,
             quiet_timeout=args.quiet_timeout,
         )
+    elif args.command == "protected-proxy":
+        from workshop.bench.protected_proxy import run_from_command_line
+
+        if args.quick:
+            args.rounds, args.window, args.min_warmup, args.calls, args.quiet_timeout = 2, 1.0, 0.5, 20, 0.0
+        run_from_command_line(
+            args.step,
+            rounds=args.rounds,
+            concurrency=args.concurrency,
+            window=args.window,
+            min_warmup=args.min_warmup,
+            calls=args.calls,
+            rows=args.rows,
+            quiet_timeout=args.quiet_timeout,
+        )
     elif args.command == "load":
         print(json.dumps(asdict(asyncio.run(_load(args)))))
     else:
@@ -71,16 +118,21 @@ async def _load(args: argparse.Namespace) -> LoadResult:
         (name.strip(), value.strip()) for name, _, value in (h.partition(":") for h in args.header)
     )
     watch = {name: int(pid) for name, _, pid in (item.partition("=") for item in args.watch)}
+    request = Request(
+        url=args.url,
+        method=args.method,
+        body=args.body.encode() if args.method == "POST" else b"",
+        headers=headers,
+        expect=args.expect.encode(),
+    )
     return await generate(
-        args.url,
+        request,
         args.concurrency,
         window=args.window,
         min_warmup=args.min_warmup,
         ramp_up=args.ramp_up,
         request_timeout=args.timeout,
         client=args.client,
-        body=args.body.encode(),
-        headers=headers,
         watch=watch,
     )
 

@@ -4,37 +4,57 @@ By default each client holds one keep-alive HTTP/1.1 connection and speaks raw H
 because an HTTP client library would cost more CPU per request than the app under test, on the same
 cores. `--client httpx` and `--client aiohttp` use those libraries instead, to measure what the libraries
 themselves cost.
+
+Every client sends the same `Request` again and again: a POST with a JSON body (a chat), or a GET (a
+read, such as `GET /v1/usage?limit=5`). An answer is right when it is a 200 whose body carries the
+request's `expect` bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
 Client = Literal["raw", "httpx", "aiohttp"]
-Post = Callable[[], Awaitable[str | None]]
+Method = Literal["GET", "POST"]
+Send = Callable[[], Awaitable[str | None]]
 """Sends one request and judges its answer: None when it was right, else what was wrong ("HTTP 503")."""
 
 CHAT_BODY = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
 EXPECTED_REPLY = b"You said: Hello"  # the fake upstream's answer, which every right answer carries
 
 
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """What every virtual client sends, again and again, and what each right answer carries."""
+
+    url: str
+    method: Method = "POST"
+    body: bytes = b""
+    """Sent with a POST, as JSON; a GET sends none."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    expect: bytes = EXPECTED_REPLY
+    """Bytes that every right answer's body contains."""
+
+
 @asynccontextmanager
-async def open_posts(
-    client: Client, url: str, body: bytes, headers: dict[str, str], concurrency: int
-) -> AsyncIterator[Callable[[], Post]]:
-    """Yields a factory of one `post` per virtual client, for the chosen HTTP client."""
-    headers = {"content-type": "application/json", **headers}
+async def open_senders(
+    client: Client, request: Request, concurrency: int
+) -> AsyncIterator[Callable[[], Send]]:
+    """Yields a factory of one `send` per virtual client, for the chosen HTTP client."""
+    headers = dict(request.headers)
+    if request.method == "POST":
+        headers = {"content-type": "application/json", **headers}
+    method, url, body, expect = request.method, request.url, request.body, request.expect
     if client == "raw":
+        prepared = _prepared(request.method, url, body, headers)
         parts = urlsplit(url)
-        head = f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        request = f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
-        yield lambda: _RawConnection(host, port, request).post
+        yield lambda: _RawConnection(host, port, prepared, expect).send
     elif client == "httpx":
         import httpx
 
@@ -42,11 +62,12 @@ async def open_posts(
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with httpx.AsyncClient(limits=limits, timeout=None) as httpx_client:
 
-            async def post_with_httpx() -> str | None:
-                response = await httpx_client.post(url, content=body, headers=headers)
-                return judge(response.status_code, response.content)
+            async def send_with_httpx() -> str | None:
+                content = body if method == "POST" else None
+                response = await httpx_client.request(method, url, content=content, headers=headers)
+                return judge(response.status_code, response.content, expect)
 
-            yield lambda: post_with_httpx
+            yield lambda: send_with_httpx
     else:
         import aiohttp
 
@@ -55,29 +76,42 @@ async def open_posts(
             connector=connector, timeout=aiohttp.ClientTimeout()
         ) as aiohttp_client:
 
-            async def post_with_aiohttp() -> str | None:
-                async with aiohttp_client.post(url, data=body, headers=headers) as response:
-                    return judge(response.status, await response.read())
+            async def send_with_aiohttp() -> str | None:
+                data = body if method == "POST" else None
+                async with aiohttp_client.request(method, url, data=data, headers=headers) as response:
+                    return judge(response.status, await response.read(), expect)
 
-            yield lambda: post_with_aiohttp
+            yield lambda: send_with_aiohttp
 
 
-def judge(status: int, body: bytes) -> str | None:
-    """None for a right answer: a 200 carrying the upstream's reply. Else what was wrong with it."""
+def judge(status: int, body: bytes, expect: bytes = EXPECTED_REPLY) -> str | None:
+    """None for a right answer: a 200 carrying `expect`. Else what was wrong with it."""
     if status != 200:
         return f"HTTP {status}"
-    return None if EXPECTED_REPLY in body else "a 200 without the reply"
+    return None if expect in body else "a 200 without the expected body"
+
+
+def _prepared(method: Method, url: str, body: bytes, headers: Mapping[str, str]) -> bytes:
+    """The request's bytes as they go on the wire: request line (with the query), headers, body."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    head = f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    if method == "POST":
+        head += f"Content-Length: {len(body)}\r\n"
+        return f"{head}\r\n".encode() + body
+    return f"{head}\r\n".encode()
 
 
 class _RawConnection:
     """A keep-alive HTTP/1.1 connection that sends one prepared request, again and again."""
 
-    def __init__(self, host: str, port: int, request: bytes) -> None:
-        self._host, self._port, self._request = host, port, request
+    def __init__(self, host: str, port: int, request: bytes, expect: bytes) -> None:
+        self._host, self._port, self._request, self._expect = host, port, request, expect
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
-    async def post(self) -> str | None:
+    async def send(self) -> str | None:
         try:
             if self._reader is None or self._writer is None:
                 self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
@@ -88,7 +122,7 @@ class _RawConnection:
             raise
         if not keep_alive:
             self.close()
-        return judge(status, body)
+        return judge(status, body, self._expect)
 
     def close(self) -> None:
         if self._writer is not None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
-from workshop.bench.clients import CHAT_BODY, Client
+from workshop.bench.clients import CHAT_BODY, EXPECTED_REPLY, Client, Method
 from workshop.bench.load import LoadResult
 
 
@@ -23,23 +23,28 @@ def run_load(
     min_warmup: float,
     ramp_up: float = 0.0,
     client: Client = "raw",
+    method: Method = "POST",
     body: object = CHAT_BODY,
     headers: Mapping[str, str] | None = None,
+    expect: bytes = EXPECTED_REPLY,
     watch: Mapping[str, int] | None = None,
     timeout: float = 120.0,
 ) -> LoadResult:
     """Runs the load generator in a process of its own and returns what it measured.
 
-    Each request POSTs `body` as JSON to `url`; the clients start spread over `ramp_up` seconds (see
-    `load.py`). `watch` names processes (name -> pid) whose CPU time
+    Each request POSTs `body` as JSON to `url`, or, with `method="GET"`, GETs `url` (the body is then
+    not sent); an answer is right when it is a 200 whose body contains `expect`. The clients start
+    spread over `ramp_up` seconds (see `load.py`). `watch` names processes (name -> pid) whose CPU time
     during the window is reported next to the load generator's own.
     """
     command = [
         sys.executable, "-m", "workshop.bench", "load", "--url", url, "--concurrency", str(concurrency),
         "--window", str(window), "--min-warmup", str(min_warmup), "--ramp-up", str(ramp_up),
-        "--timeout", str(timeout),
-        "--client", client, "--body", json.dumps(body),
+        "--timeout", str(timeout), "--client", client, "--method", method,
+        "--expect", expect.decode(),
     ]  # fmt: skip
+    if method == "POST":
+        command += ["--body", json.dumps(body)]
     for name, value in (headers or {}).items():
         command += ["--header", f"{name}: {value}"]
     for name, pid in (watch or {}).items():

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import psutil  # type: ignore[import-untyped]
-from workshop.bench.clients import Client, Post, open_posts
+from workshop.bench.clients import Client, Request, Send, open_senders
 
 Answer = tuple[float, float, str | None]
 """What a virtual client notes of each answer: when it came, the request's latency, and what was wrong
@@ -64,22 +64,20 @@ class LoadResult:
 
 
 async def generate(
-    url: str,
+    request: Request,
     concurrency: int,
     *,
     window: float,
     min_warmup: float,
     request_timeout: float,
     client: Client,
-    body: bytes,
-    headers: dict[str, str],
     watch: Mapping[str, int],
     ramp_up: float = 0.0,
 ) -> LoadResult:
-    """POSTs `body` to `url` from `concurrency` virtual clients; measures one window of it."""
-    async with open_posts(client, url, body, headers, concurrency) as posts:
+    """Sends `request` from `concurrency` virtual clients, again and again; measures one window of it."""
+    async with open_senders(client, request, concurrency) as senders:
         return await _measure(
-            posts,
+            senders,
             concurrency,
             window=window,
             min_warmup=min_warmup,
@@ -102,7 +100,7 @@ class _Clients:
 
 
 async def _virtual_client(
-    post: Post, answers: list[Answer], clients: _Clients, request_timeout: float, start_after: float
+    send: Send, answers: list[Answer], clients: _Clients, request_timeout: float, start_after: float
 ) -> None:
     """One virtual user: a request, wait for the answer, the next request, until told to stop."""
     await asyncio.sleep(start_after)
@@ -110,7 +108,7 @@ async def _virtual_client(
         started = time.perf_counter()
         try:
             async with asyncio.timeout(request_timeout):
-                wrong = await post()
+                wrong = await send()
         except Exception as error:  # any failure is an error of this level: count it and carry on
             wrong = type(error).__name__
             await asyncio.sleep(0.05)  # a refused or broken connection: don't spin
@@ -119,7 +117,7 @@ async def _virtual_client(
 
 
 async def _measure(
-    posts: Callable[[], Post],
+    senders: Callable[[], Send],
     concurrency: int,
     *,
     window: float,
@@ -134,7 +132,7 @@ async def _measure(
     started = time.perf_counter()
     tasks = [
         asyncio.create_task(
-            _virtual_client(posts(), answers, clients, request_timeout, ramp_up * index / concurrency)
+            _virtual_client(senders(), answers, clients, request_timeout, ramp_up * index / concurrency)
         )
         for index, answers in enumerate(clients.answers)
     ]

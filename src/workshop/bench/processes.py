@@ -2,7 +2,8 @@
 
 - the fake LLM upstream: `workshop fake-llm --port P --latency L`;
 - the step's app: `uvicorn app.main:create_app --factory --app-dir steps/NN-… --workers 1`, with a
-  database of its own (created here, dropped afterwards).
+  database of its own (created here, dropped afterwards);
+- the raw yardstick of a step's read path (`raw_usage.py`), on the step's database.
 
 Whatever happens in the block, each process is stopped and each database dropped on the way out.
 mirakuru's `HTTPExecutor` starts each process, waits until its readiness path answers, and stops it
@@ -86,11 +87,14 @@ def serve_step(
     *,
     env: Mapping[str, str] | None = None,
     port: int | None = None,
+    ready_path: str = "/v1/usage?limit=1",
 ) -> Iterator[Served]:
     """The step's app under uvicorn (one worker), with a fresh database that is dropped afterwards.
 
     `env` adds to the app's environment (from step 07 on: where WorkOS is); `port` is for a caller that
-    must know it beforehand (WorkOS' redirect URI names it)."""
+    must know it beforehand (WorkOS' redirect URI names it). The app is ready when `GET ready_path`
+    answers 200: from step 09 on, every `/v1/*` path wants a session, and the home page `/` is the one
+    to ask."""
     # Imported here, not at the top: the load generator's process needs none of them, and they take
     # a second or two to import.
     from workshop import services
@@ -116,12 +120,36 @@ def serve_step(
         }
         port = port or free_port()
         command = uvicorn_command(step, port, uvicorn_options)
-        with _running(step.name, command, port, ready_path="/v1/usage?limit=1", env=app_env) as served:
+        with _running(step.name, command, port, ready_path=ready_path, env=app_env) as served:
             yield Served(
                 name=served.name, base_url=served.base_url, pid=served.pid, database=database, log=served.log
             )
     finally:
         drop_database(server, database)
+
+
+@contextmanager
+def serve_raw_usage(
+    database: str,
+    uvicorn_options: Sequence[str] = (),
+    *,
+    env: Mapping[str, str],
+) -> Iterator[Served]:
+    """The raw yardstick app (`raw_usage.py`) under uvicorn (one worker), on `database` of the kit's
+    PostgreSQL server; `env` configures it (its `RAW_USAGE_*` variables, but the database's URL)."""
+    from workshop import services
+
+    command = [
+        sys.executable, "-m", "uvicorn", "workshop.bench.raw_usage:create_app", "--factory",
+        "--workers", "1", "--host", "127.0.0.1", "--log-level", "warning",
+    ]  # fmt: skip
+    port = free_port()
+    command += ["--port", str(port), *uvicorn_options]
+    app_env = {"RAW_USAGE_DATABASE_URL": services.with_database(services.postgres_url(), database), **env}
+    with _running("raw usage app", command, port, ready_path="/", env=app_env) as served:
+        yield Served(
+            name=served.name, base_url=served.base_url, pid=served.pid, database=database, log=served.log
+        )
 
 
 @contextmanager
@@ -155,3 +183,18 @@ def _running(
             # than 0 or -SIGTERM would raise here, and hide the error the block may be raising.
             with contextlib.suppress(ProcessFinishedWithError):
                 server.stop()
+
+
+def embedded_valkey_pid(redis_url: str) -> int | None:
+    """The pid of the kit's embedded Valkey at `redis_url`, to count its CPU; None for any other Redis.
+
+    The embedded server names its Unix socket in its process title (see `workshop.services`)."""
+    import psutil  # type: ignore[import-untyped]
+
+    if not redis_url.startswith("unix://"):
+        return None
+    socket_path = redis_url.removeprefix("unix://")
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "valkey-server" and socket_path in " ".join(process.info["cmdline"] or []):
+            return int(process.pid)
+    return None

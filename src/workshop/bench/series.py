@@ -19,7 +19,7 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from workshop.bench.clients import CHAT_BODY, Client
+from workshop.bench.clients import CHAT_BODY, EXPECTED_REPLY, Client, Method
 from workshop.bench.connections import DatabaseUse, watch_database
 from workshop.bench.launcher import run_load
 from workshop.bench.load import LoadResult
@@ -166,8 +166,10 @@ def measure_once(
     ramp_up: float = 0.0,
     database: str | None = None,
     client: Client = "raw",
+    method: Method = "POST",
     body: object = CHAT_BODY,
     headers: Mapping[str, str] | None = None,
+    expect: bytes = EXPECTED_REPLY,
     quiet_below: float = 0.25,
     quiet_timeout: float = 120.0,
 ) -> Run:
@@ -187,8 +189,10 @@ def measure_once(
             min_warmup=min_warmup,
             ramp_up=ramp_up,
             client=client,
+            method=method,
             body=body,
             headers=headers,
+            expect=expect,
             watch=watched,
         )
 
