@@ -10,6 +10,13 @@ headless Chromium with every request to another host blocked. On every page:
   and the comments that explain them, are on screen;
 - on a phone (390 px), the home page's step table shows its links without scrolling.
 
+A page costs Chromium about a second of CPU to load, most of it spent running the theme's and
+Mermaid's scripts. So each page is loaded once, at 1280 px, then widened to 1920 px: the browser lays
+it out again as it lays out a window opened that wide (every code block of the site measured the same,
+to the pixel, both ways when this was written), and the scripts run once, not twice. Two pages load at
+once, each in a browser context of its own, to keep the machine's two cores busy; a third would only
+wait for them. That takes Playwright's async API: the sync one makes one call at a time.
+
 Chromium is Debian's (`apt-get install -y chromium`), driven by Playwright through
 `executable_path`; without it these tests skip and say how to install it. The link checks at the end
 need no browser.
@@ -17,23 +24,25 @@ need no browser.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import http.server
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.async_api import Browser, Page, Route, async_playwright
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INSTALL_CHROMIUM = "apt-get install -y chromium"
 WIDE_SCREENS = [1280, 1920]
 PHONE = 390
+PAGES_AT_ONCE = 2  # the machine's two cores: see above
 SAMPLE_SOURCE_PAGE = "/source/steps/05-transactions/app/services/metering.py/"
 
 
@@ -70,13 +79,13 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+async def browser() -> AsyncIterator[Browser]:
     if CHROMIUM is None:
         pytest.skip(f"Chromium is not installed; install it with: {INSTALL_CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser
-        browser.close()
+        await browser.close()
 
 
 # Material draws each diagram into a closed shadow root, which no script can look into; opened, the
@@ -118,54 +127,67 @@ DIAGRAMS_RENDERED = """
 """
 
 
-def open_page(browser: Browser, url: str, width: int) -> tuple[Page, list[str]]:
+async def open_page(browser: Browser, url: str, width: int) -> tuple[Page, list[str]]:
     """The page at `url` in a window `width` px wide, and the requests it tried to send elsewhere."""
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = await browser.new_context(viewport={"width": width, "height": 900})
     left_the_machine: list[str] = []
 
-    def only_this_machine(route: Route) -> None:
+    async def only_this_machine(route: Route) -> None:
         request_url = route.request.url
         if urlsplit(request_url).hostname == "127.0.0.1" or request_url.startswith("data:"):
-            route.continue_()
+            await route.continue_()
         else:
             left_the_machine.append(request_url)
-            route.abort()
+            await route.abort()
 
-    context.route("**/*", only_this_machine)
-    context.add_init_script(OPEN_SHADOW_ROOTS)
-    page = context.new_page()
-    page.goto(url, wait_until="load")
+    await context.route("**/*", only_this_machine)
+    await context.add_init_script(OPEN_SHADOW_ROOTS)
+    page = await context.new_page()
+    await page.goto(url, wait_until="load")
     try:
-        page.wait_for_function(DIAGRAMS_RENDERED, timeout=5_000)
+        await page.wait_for_function(DIAGRAMS_RENDERED, timeout=5_000)
     except Exception:
         pass  # reported by PAGE_PROBLEMS, with the diagram's source
     return page, left_the_machine
 
 
-def test_every_page_reads_the_same_offline_and_shows_whole_lines(
+async def problems_on(browser: Browser, site_url: str, path: str) -> list[str]:
+    """What is wrong with the page at `path` at each wide width, folded blocks unfolded or not."""
+    page, left_the_machine = await open_page(browser, site_url + path, WIDE_SCREENS[0])
+    problems = []
+    for width in WIDE_SCREENS:
+        await page.set_viewport_size({"width": width, "height": 900})
+        found = await page.evaluate(PAGE_PROBLEMS)
+        await page.evaluate(UNFOLD_EVERYTHING)
+        found += [p for p in await page.evaluate(PAGE_PROBLEMS) if p not in found]
+        found += [f"request left the machine: {url}" for url in left_the_machine]
+        problems += [f"{path} @ {width}px: {problem}" for problem in found]
+    await page.context.close()
+    return problems
+
+
+async def test_every_page_reads_the_same_offline_and_shows_whole_lines(
     browser: Browser, site: Path, site_url: str
 ) -> None:
-    problems = []
-    for path in pages_of(site):
-        for width in WIDE_SCREENS:
-            page, left_the_machine = open_page(browser, site_url + path, width)
-            found = page.evaluate(PAGE_PROBLEMS)
-            page.evaluate(UNFOLD_EVERYTHING)
-            found += [p for p in page.evaluate(PAGE_PROBLEMS) if p not in found]
-            found += [f"request left the machine: {url}" for url in left_the_machine]
-            problems += [f"{path} @ {width}px: {problem}" for problem in found]
-            page.context.close()
+    at_once = asyncio.Semaphore(PAGES_AT_ONCE)
+
+    async def check(path: str) -> list[str]:
+        async with at_once:
+            return await problems_on(browser, site_url, path)
+
+    found = await asyncio.gather(*(check(path) for path in pages_of(site)))
+    problems = [problem for page_problems in found for problem in page_problems]  # in the pages' order
     assert not problems, "\n".join(problems)
 
 
-def test_on_a_phone_the_home_page_table_shows_its_links(browser: Browser, site_url: str) -> None:
-    page, _ = open_page(browser, site_url + "/", PHONE)
-    off_screen = page.evaluate(
+async def test_on_a_phone_the_home_page_table_shows_its_links(browser: Browser, site_url: str) -> None:
+    page, _ = await open_page(browser, site_url + "/", PHONE)
+    off_screen = await page.evaluate(
         """() => [...document.querySelectorAll("article table a")]
                  .filter((a) => a.getBoundingClientRect().right > innerWidth)
                  .map((a) => a.textContent)"""
     )
-    page.context.close()
+    await page.context.close()
     assert off_screen == []
 
 

