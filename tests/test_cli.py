@@ -1,5 +1,6 @@
 """The `workshop` CLI: the list of steps, `up` serving a step end to end, the WorkOS emulator, `doctor`."""
 
+import contextlib
 import os
 import re
 import signal
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -118,6 +120,56 @@ def wait_until_listening(base: str, process: subprocess.Popen[str]) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError("workshop up did not start listening within 60 s")
+
+
+@pytest.fixture
+def own_state_dir(tmp_path: Path) -> Iterator[Path]:
+    """A TMPDIR for `up`, so that its embedded servers are its own: the usual embedded PostgreSQL is
+    shared by every process of the user, and rightly outlives an `up` while others use it. Whatever
+    server of that folder is still running at the end (`up` failed to stop it) is killed."""
+    yield tmp_path
+    for process in psutil.process_iter(["cmdline"]):
+        if str(tmp_path) in " ".join(process.info["cmdline"] or []):
+            with contextlib.suppress(psutil.Error):  # it may have ended meanwhile
+                process.kill()
+
+
+def test_up_stopped_by_sigterm_stops_its_embedded_servers_as_ctrl_c_does(own_state_dir: Path) -> None:
+    # SIGTERM is how `kill`, systemd, Docker and Cloud Run stop a server.
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"PYTHONUNBUFFERED": "1", "TMPDIR": str(own_state_dir)}
+    command = [*WORKSHOP, "up", "--step", "09", "--port", str(port)]  # 09: PostgreSQL, Valkey, WorkOS
+    up = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        wait_until_listening(f"http://127.0.0.1:{port}", up)
+        postgres = postgres_socket(next(own_state_dir.glob("workshop-*/postgres")))
+        [valkey] = own_state_dir.glob("workshop-*/valkey-*/valkey.sock")
+        running_before = accepts_connections(postgres), accepts_connections(valkey)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=60)
+
+    assert running_before == (True, True), output
+    assert not accepts_connections(postgres), output
+    assert not accepts_connections(valkey), output
+    assert up.returncode == 0, output  # as after Ctrl-C
+
+
+def postgres_socket(pgdata: Path) -> Path:
+    """The Unix socket of the PostgreSQL running on `pgdata`, from the lines of its postmaster.pid:
+    pid, data directory, start time, port, socket directory, …"""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    return Path(lines[4]) / f".s.PGSQL.{lines[3]}"
+
+
+def accepts_connections(unix_socket: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as client:
+        try:
+            client.connect(str(unix_socket))
+        except OSError:  # no such socket any more, or no server behind it
+            return False
+        return True
 
 
 def test_test_runs_one_steps_suite_in_its_directory() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def up(step: Step, port: int) -> None:
+    stop_on_sigterm_as_on_ctrl_c()
     with ExitStack() as stack:
         env = {"REDIS_URL": services.redis_url()}
         if os.environ.get("LLM_BASE_URL") and os.environ.get("LLM_API_KEY"):
@@ -88,6 +90,23 @@ def up(step: Step, port: int) -> None:
         uvicorn.run(
             "app.main:create_app", factory=True, app_dir=str(step.directory), host="127.0.0.1", port=port
         )
+
+
+def stop_on_sigterm_as_on_ctrl_c() -> None:
+    """Makes SIGTERM stop `up` as Ctrl-C does: everything it started, then exit status 0.
+
+    SIGTERM is how `kill`, systemd, Docker and Cloud Run ask a server to stop. Python's default for it
+    ends the process on the spot, running neither `with` blocks' exits nor atexit handlers, and those
+    are what stop the emulators' threads and the embedded PostgreSQL and Valkey: they were left
+    running. uvicorn does catch SIGTERM while it serves, but after its graceful shutdown it raises the
+    signal again, for that default to run. As Ctrl-C's KeyboardInterrupt, it ends uvicorn.run quietly
+    (uvicorn swallows it) and `up` unwinds as after Ctrl-C; raised during the start, it stops what has
+    started so far, as Ctrl-C would.
+
+    Status 0, as after Ctrl-C, rather than 128+15: the server was asked to stop and stopped cleanly,
+    and 143 would read as a failure to systemd (unless told otherwise) and to Kubernetes.
+    """
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def prepare_database(step: Step) -> str:

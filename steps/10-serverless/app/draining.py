@@ -1,0 +1,87 @@
+"""Draining: what the app does between Cloud Run's SIGTERM and the SIGKILL that follows 10 s later.
+
+uvicorn hears the signal too: it stops accepting connections, lets the requests in flight finish, and
+after `--timeout-graceful-shutdown` cancels those still running; then the lifespan's shutdown runs. A
+request that ends by itself within seconds is fine with that. A stream is not: an LLM can go on for a
+minute, and one cancelled by the server ends without a word to its client. So the app listens for the
+signal as well, and tells the streams to end now, each with a last event that says why
+(app/llm.py), their usage recorded as for any other ending.
+"""
+
+import asyncio
+import signal
+import threading
+from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import asynccontextmanager
+from types import FrameType
+from typing import TypeVar
+
+T = TypeVar("T")
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # Cloud Run's, and Ctrl-C's on a laptop
+
+
+class ServerStopping(Exception):
+    """Raised in a stream when draining starts: it is to end now."""
+
+
+class Draining:
+    """Whether the server has been told to stop; streams stop at that moment, even mid-wait."""
+
+    def __init__(self) -> None:
+        self._started = asyncio.Event()
+
+    @property
+    def started(self) -> bool:
+        return self._started.is_set()
+
+    def start(self) -> None:
+        self._started.set()
+
+    async def until_started(self, items: AsyncIterable[T]) -> AsyncIterator[T]:
+        """`items` as they come, until draining starts: then `ServerStopping`, even while waiting for the
+        next one (an LLM may think for seconds between two chunks, and the server has ten)."""
+        started = asyncio.ensure_future(self._started.wait())
+        iterator = aiter(items)
+        next_item: asyncio.Future[T] | None = None
+        try:
+            while True:
+                next_item = asyncio.ensure_future(anext(iterator))
+                await asyncio.wait((next_item, started), return_when=asyncio.FIRST_COMPLETED)
+                if not next_item.done():
+                    raise ServerStopping()  # the item we were waiting for is given up (cancelled below)
+                try:
+                    item = next_item.result()
+                except StopAsyncIteration:
+                    return  # `items` ran out
+                next_item = None
+                yield item
+        finally:
+            for waiting in (started, next_item):
+                if waiting is not None and not waiting.done():
+                    waiting.cancel()
+
+
+@asynccontextmanager
+async def draining_on_stop_signals() -> AsyncIterator[Draining]:
+    """A `Draining` that starts when the process gets SIGTERM or SIGINT; the server still gets them."""
+    draining = Draining()
+    if threading.current_thread() is not threading.main_thread():
+        yield draining  # only the main thread gets signals: a server run in a thread (tests) never drains
+        return
+    loop = asyncio.get_running_loop()
+    server_handlers = {stop: signal.getsignal(stop) for stop in STOP_SIGNALS}  # uvicorn's, installed first
+
+    def on_stop_signal(number: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(draining.start)  # the one asyncio call that is safe from a signal handler
+        server_handler = server_handlers[signal.Signals(number)]
+        if callable(server_handler):
+            server_handler(number, frame)  # and the server stops as it would have without us
+
+    for stop in STOP_SIGNALS:
+        signal.signal(stop, on_stop_signal)
+    try:
+        yield draining
+    finally:
+        for stop, handler in server_handlers.items():
+            signal.signal(stop, handler)

@@ -1,0 +1,27 @@
+"""Health, as Cloud Run's probes ask for it (docs/deploy.md configures them).
+
+Liveness touches nothing: Cloud Run restarts an instance whose liveness fails, which helps a process
+that is stuck, and not one whose database is down. Readiness asks the dependencies (app/readiness.py):
+a startup probe on it keeps traffic away from an instance until it can serve.
+"""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.dependencies import app_state
+from app.readiness import OK
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get("/live")
+async def live() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/ready", responses={503: {"description": "A dependency did not answer; it is named."}})
+async def ready(request: Request) -> JSONResponse:
+    checks = await app_state(request)["readiness"].check()
+    if all(state == OK for state in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
