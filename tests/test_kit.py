@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import psutil
@@ -360,3 +361,59 @@ def test_a_figure_wider_than_the_docs_column_shrinks_its_text() -> None:
         plt.close(figure)
 
         assert (smallest.px >= 10) == readable, (width, smallest)
+
+
+def test_an_error_answer_is_named_by_its_status_and_its_short_detail() -> None:
+    from workshop.bench.clients import judge
+
+    busy = b'{"detail":"The database is busy; try again in a moment."}'
+
+    assert judge(200, b'{"totals":{"calls":3}}', b'"totals"') is None
+    assert judge(503, busy) == "HTTP 503: The database is busy; try again in a moment."
+    assert judge(500, b"Internal Server Error") == "HTTP 500"
+    assert judge(422, b'{"detail":[{"loc":["query","limit"]}]}') == "HTTP 422"  # a list: not a text
+
+
+def test_the_pooling_benchmark_tells_what_each_user_got_and_why() -> None:
+    from workshop.bench.pooling_results import answer_of, causes_of_server_errors, postgres_errors
+
+    log = (
+        "ERROR:    Exception in ASGI application\nTraceback (most recent call last):\n"
+        'asyncpg.exceptions.InvalidSQLStatementNameError: prepared statement "__asyncpg_stmt_3__" does '
+        "not exist\n\nThe above exception was the direct cause of the following exception:\n"
+        "sqlalchemy.exc.DBAPIError: (sqlalchemy.dialects.postgresql.asyncpg.Error) …\n"
+    )
+
+    assert answer_of("HTTP 503: The database is busy; try again in a moment.") == "503 busy"
+    assert answer_of("HTTP 503: The database is unavailable.") == "503 unavailable"
+    assert answer_of("HTTP 500") == "500"
+    assert answer_of("ConnectionResetError") == "connection closed"
+    assert causes_of_server_errors([log, log.replace("_3__", "_9__")]) == {
+        'InvalidSQLStatementNameError: prepared statement "__asyncpg_stmt_N__" does not exist': 2
+    }
+    postgres_log = (
+        "2026-11-30 00:19:07.946 UTC [24150] FATAL:  sorry, too many clients already\n"
+        "2026-11-30 00:19:07.947 UTC [24151] ERROR:  bind message supplies 3 parameters, "
+        'but prepared statement "__asyncpg_stmt_a3__" requires 5\n'
+        "2026-11-30 00:19:07.947 UTC [24151] STATEMENT:  SELECT 1\n"
+    )
+    assert postgres_errors(postgres_log) == {
+        "sorry, too many clients already": 1,
+        'bind message supplies N parameters, but prepared statement "__asyncpg_stmt_N__" requires N': 1,
+    }
+
+
+def test_a_private_postgres_leaves_the_app_its_connections_less_the_superusers_reserve() -> None:
+    from workshop.bench.private_postgres import APP_ROLE, private_postgres
+
+    with private_postgres(max_connections=6) as server, ExitStack() as held:
+        for _ in range(server.app_connections):  # 6 less the 3 kept for superusers
+            held.enter_context(psycopg.connect(server.url(APP_ROLE)))
+        with pytest.raises(psycopg.OperationalError, match="reserved for roles with the SUPERUSER"):
+            psycopg.connect(server.url(APP_ROLE))
+        with psycopg.connect(server.url()) as superuser:  # what the benchmark watches the server with
+            assert superuser.execute("SHOW max_connections").fetchone() == ("6",)
+        directory = server.directory
+
+    assert server.app_connections == 3
+    assert not directory.exists()  # the server stopped, its files removed

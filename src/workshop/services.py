@@ -96,10 +96,10 @@ def forget_dead_users(pgdata: Path) -> None:
 
     with PostgresServer._lock:
         written = users.path.stat().st_mtime
-        users.put([pid for pid in users.get() if _alive_since(pid, written)])
+        users.put([pid for pid in users.get() if alive_since(pid, written)])
 
 
-def _alive_since(pid: int, moment: float) -> bool:
+def alive_since(pid: int, moment: float) -> bool:
     """Whether process `pid` is alive and was already running at `moment` (so the pid was not reused)."""
     import psutil  # type: ignore[import-untyped]
 
@@ -146,7 +146,7 @@ def stop_orphaned_valkeys() -> None:
 
     for directory in state_dir().glob("valkey-*-*"):
         owner = int(directory.name.split("-")[1])
-        if _alive_since(owner, directory.stat().st_mtime):
+        if alive_since(owner, directory.stat().st_mtime):
             continue
         socket = str(directory / "valkey.sock")  # the server shows it in its process title
         for process in psutil.process_iter(["name", "cmdline"]):

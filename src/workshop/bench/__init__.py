@@ -20,6 +20,16 @@ step's authenticated `GET /v1/usage` next to `raw_usage.py`, a bare Starlette + 
 app doing the same work, on rows that `usage_rows.py` writes, with the Lua script `step_source.py`
 reads from the step; and times a streamed call's first token through the step and straight to the
 upstream (`first_token.py`).
+
+The pooling benchmark (`pooling.py`, `python -m workshop.bench pooling`) runs N instances of step 10
+against a PostgreSQL of its own with a small `max_connections` (`private_postgres.py`), for several
+pool settings and behind PgBouncer (`pgbouncer.py`): the runs are in `pooling_runs.py` (the instances
+started together, `together.py`), what they add up to in `pooling_results.py`, its table and command
+in `pooling_report.py`.
+
+The cold-start benchmark (`cold_start.py`, `python -m workshop.bench cold-start`) times step 10 from
+its process's start to its first 200, against a bare FastAPI app (`bare_app/`) under the same uvicorn
+command line.
 """
 
 from workshop.bench.connections import DatabaseUse, postgres_server_cpu_seconds, watch_database

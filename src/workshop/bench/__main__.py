@@ -11,6 +11,17 @@ The command line:
   + redis.asyncio app doing the same work (throughput, as a ratio), and the time to first token of
   `POST /v1/chat/stream` through step 09 against straight to the fake upstream; `--quick` for a
   smoke run of a few seconds;
+- `python -m workshop.bench cold-start` reruns `notebooks/cold-start.ipynb`'s measures and prints its
+  table: wall time from the process's start to the first 200 of step 10's `GET /health/live` and
+  `GET /health/ready` against a bare FastAPI app's, under the same uvicorn command line, started in
+  turn (`--pairs N`, default 7, after one unmeasured start of each); `--bytecode` adds the step without
+  bytecode; `--quick` for a smoke run;
+- `python -m workshop.bench pooling` reruns `notebooks/pooling.ipynb`'s measures and prints its table:
+  N instances of step 10 (uvicorn processes, `--instances`, default 4) against one private PostgreSQL
+  with a small `max_connections` (`--max-connections`, default 20), under load spread over them, for
+  several pool settings, `NullPool`, and PgBouncer in transaction mode when `pgbouncer` is on PATH:
+  throughput, p50 and p99, and what share of the answers were 200s, 503s (busy or unavailable) and
+  500s; `--quick` for a smoke run;
 - `python -m workshop.bench load --url … --concurrency N …` is the load generator (what `run_load`
   starts in a process of its own), which prints what it measured as one line of JSON;
 - `python -m workshop.bench notebook PATH` runs a notebook in full (not quick) mode and saves its outputs.
@@ -62,8 +73,51 @@ def main(argv: list[str] | None = None) -> None:
     protected.add_argument(
         "--quick", action="store_true", help="a smoke run: 2 rounds of 1 s windows and 20 calls, no waiting"
     )
+    cold = commands.add_parser(
+        "cold-start",
+        help="step 10's time from process start to first 200, against a bare FastAPI app's",
+        description="Starts step 10's app (every service it talks to up first) and a bare FastAPI app "
+        "under the same uvicorn command line, in turn, after one unmeasured start of each to warm the "
+        "OS's file cache, and times each from the process's start to its first 200 (step 10: of "
+        "GET /health/live, then of GET /health/ready), asking every 10 ms. Prints each pair, then the "
+        "medians (lowest-highest pair) and the ratios to the bare app as a Markdown table.",
+    )
+    cold.add_argument("--pairs", type=int, default=7, help="starts of each app, alternating (default: 7)")
+    cold.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="also start the step with no bytecode, and with none for the standard library",
+    )
+    cold.add_argument(
+        "--quiet-timeout", type=float, default=30.0, help="longest wait for a quiet machine before each start"
+    )
+    cold.add_argument("--quick", action="store_true", help="a smoke run: 2 pairs, no waiting")
+    pooling = commands.add_parser(
+        "pooling",
+        help="N instances of step 10 against a PostgreSQL with few connections: pool settings compared",
+        description="Starts a private PostgreSQL with a small max_connections, then, for each "
+        "configuration (pool 2 + 0, 3 + 1, 5 + 0, 5 + 2, NullPool; behind PgBouncer in transaction mode "
+        "with DATABASE_EXTERNAL_POOLER false and true, when pgbouncer is on PATH), N fresh instances of "
+        "step 10 under closed-loop load on an authenticated GET /v1/usage?limit=5, the configurations "
+        "taking turns round by round. Prints each run, then the medians (lowest-highest run) as a "
+        "Markdown table.",
+    )
+    pooling.add_argument("--step", default="10", help="step number or name (default: 10)")
+    pooling.add_argument("--instances", type=int, default=4, help="uvicorn processes, one per instance")
+    pooling.add_argument("--max-connections", type=int, default=20, help="the server's max_connections")
+    pooling.add_argument("--concurrency", type=int, default=64, help="virtual clients, over all instances")
+    pooling.add_argument("--rounds", type=int, default=3, help="runs of each configuration")
+    pooling.add_argument("--window", type=float, default=10.0, help="seconds of measuring per run")
+    pooling.add_argument("--min-warmup", type=float, default=2.0, help="seconds of load before measuring")
+    pooling.add_argument("--pgbouncer-pool", type=int, default=10, help="PgBouncer's server connections")
+    pooling.add_argument("--quiet-timeout", type=float, default=10.0, help="longest wait for a quiet machine")
+    pooling.add_argument(
+        "--quick", action="store_true", help="a smoke run: 2 instances, 1 round of 1 s windows, no waiting"
+    )
     load = commands.add_parser("load", help="drive an endpoint; print what was measured as JSON")
-    load.add_argument("--url", required=True, help="where to send each request")
+    load.add_argument(
+        "--url", required=True, action="append", help="where to send each request; repeated: in turn"
+    )
     load.add_argument("--concurrency", type=int, required=True, help="virtual clients, each one in flight")
     load.add_argument("--window", type=float, default=10.0, help="seconds of measuring")
     load.add_argument("--min-warmup", type=float, default=2.0, help="seconds of load before measuring")
@@ -107,6 +161,34 @@ def main(argv: list[str] | None = None) -> None:
             rows=args.rows,
             quiet_timeout=args.quiet_timeout,
         )
+    elif args.command == "cold-start":
+        from workshop.bench.cold_start import run_from_command_line as run_cold_start
+
+        if args.quick:
+            args.pairs, args.quiet_timeout = 2, 0.0
+        run_cold_start(rounds=args.pairs, bytecode=args.bytecode, quiet_timeout=args.quiet_timeout)
+    elif args.command == "pooling":
+        from workshop.bench.pooling_report import run_from_command_line as run_pooling
+
+        if args.quick:
+            args.instances, args.rounds, args.window, args.min_warmup, args.quiet_timeout = (
+                2,
+                1,
+                1.0,
+                0.5,
+                0.0,
+            )
+        run_pooling(
+            args.step,
+            instances=args.instances,
+            max_connections=args.max_connections,
+            concurrency=args.concurrency,
+            rounds=args.rounds,
+            window=args.window,
+            min_warmup=args.min_warmup,
+            pgbouncer_pool=args.pgbouncer_pool,
+            quiet_timeout=args.quiet_timeout,
+        )
     elif args.command == "load":
         print(json.dumps(asdict(asyncio.run(_load(args)))))
     else:
@@ -118,15 +200,18 @@ async def _load(args: argparse.Namespace) -> LoadResult:
         (name.strip(), value.strip()) for name, _, value in (h.partition(":") for h in args.header)
     )
     watch = {name: int(pid) for name, _, pid in (item.partition("=") for item in args.watch)}
-    request = Request(
-        url=args.url,
-        method=args.method,
-        body=args.body.encode() if args.method == "POST" else b"",
-        headers=headers,
-        expect=args.expect.encode(),
-    )
+    requests = [
+        Request(
+            url=url,
+            method=args.method,
+            body=args.body.encode() if args.method == "POST" else b"",
+            headers=headers,
+            expect=args.expect.encode(),
+        )
+        for url in args.url
+    ]
     return await generate(
-        request,
+        requests,
         args.concurrency,
         window=args.window,
         min_warmup=args.min_warmup,

@@ -13,6 +13,7 @@ request's `expect` bytes.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 Client = Literal["raw", "httpx", "aiohttp"]
 Method = Literal["GET", "POST"]
 Send = Callable[[], Awaitable[str | None]]
-"""Sends one request and judges its answer: None when it was right, else what was wrong ("HTTP 503")."""
+"""Sends one request and judges its answer: None when it was right, else what was wrong ("HTTP 500")."""
 
 CHAT_BODY = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hello"}]}
 EXPECTED_REPLY = b"You said: Hello"  # the fake upstream's answer, which every right answer carries
@@ -85,10 +86,24 @@ async def open_senders(
 
 
 def judge(status: int, body: bytes, expect: bytes = EXPECTED_REPLY) -> str | None:
-    """None for a right answer: a 200 carrying `expect`. Else what was wrong with it."""
+    """None for a right answer: a 200 carrying `expect`. Else what was wrong with it: the status, and the
+    `detail` of a JSON error body, so that two 503s with different causes are counted apart
+    (`HTTP 503: The database is busy; try again in a moment.`)."""
     if status != 200:
-        return f"HTTP {status}"
+        detail = _detail(body)
+        return f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
     return None if expect in body else "a 200 without the expected body"
+
+
+def _detail(body: bytes, longest: int = 100) -> str | None:
+    """FastAPI's `{"detail": "…"}`, when it is a short text (a validation error's is a list: not shown)."""
+    if not body.startswith(b"{") or len(body) > 2 * longest:
+        return None
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return None
+    return detail if isinstance(detail, str) and len(detail) <= longest else None
 
 
 def _prepared(method: Method, url: str, body: bytes, headers: Mapping[str, str]) -> bytes:

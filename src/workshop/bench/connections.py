@@ -95,8 +95,11 @@ window is all the sum needs."""
 
 
 @contextmanager
-def watch_database(database: str, every: float = 0.05) -> Iterator[DatabaseWatch]:
-    """Samples the activity on `database` in a background thread while the block runs."""
+def watch_database(
+    database: str, every: float = 0.05, *, server_url: str | None = None
+) -> Iterator[DatabaseWatch]:
+    """Samples the activity on `database` in a background thread while the block runs, through a
+    connection to `server_url` (default: the kit's server) that may see every session."""
     import psycopg
     from workshop import services
 
@@ -123,7 +126,7 @@ def watch_database(database: str, every: float = 0.05) -> Iterator[DatabaseWatch
 
     def poll() -> None:
         try:
-            with psycopg.connect(services.postgres_url(), autocommit=True) as conn:
+            with psycopg.connect(server_url or services.postgres_url(), autocommit=True) as conn:
                 watch.postmaster = _local_postmaster(conn)
                 sample(conn)
                 ready.set()

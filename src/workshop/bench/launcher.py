@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from workshop.bench.clients import CHAT_BODY, EXPECTED_REPLY, Client, Method
 from workshop.bench.load import LoadResult
 
 
 def run_load(
-    url: str,
+    url: str | Sequence[str],
     concurrency: int,
     *,
     window: float,
@@ -35,10 +35,13 @@ def run_load(
     Each request POSTs `body` as JSON to `url`, or, with `method="GET"`, GETs `url` (the body is then
     not sent); an answer is right when it is a 200 whose body contains `expect`. The clients start
     spread over `ramp_up` seconds (see `load.py`). `watch` names processes (name -> pid) whose CPU time
-    during the window is reported next to the load generator's own.
+    during the window is reported next to the load generator's own. Several URLs (the instances of an
+    app) are shared out among the clients in turn, as a load balancer would.
     """
+    urls = [url] if isinstance(url, str) else list(url)
     command = [
-        sys.executable, "-m", "workshop.bench", "load", "--url", url, "--concurrency", str(concurrency),
+        sys.executable, "-m", "workshop.bench", "load", "--concurrency", str(concurrency),
+        *(argument for each in urls for argument in ("--url", each)),
         "--window", str(window), "--min-warmup", str(min_warmup), "--ramp-up", str(ramp_up),
         "--timeout", str(timeout), "--client", client, "--method", method,
         "--expect", expect.decode(),

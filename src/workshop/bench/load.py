@@ -8,15 +8,20 @@ than all at once. Against an upstream that always takes the same time, clients s
 together: every request of a level comes back in the same instant, and the app meets a wave of them
 each cycle, which real users, arriving on their own, do not make. Spread over one upstream latency,
 they keep arriving spread.
+
+Given several requests (the same call to several instances of an app), the clients take them in turn:
+client i sends the i-th modulo their number, as a load balancer spreads its connections over instances.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import psutil  # type: ignore[import-untyped]
@@ -40,7 +45,8 @@ class LoadResult:
     errors: int
     """Answers in the window that were not a 200 with the expected reply, or no answer at all."""
     error_kinds: dict[str, int] = field(default_factory=dict)
-    """The errors by what went wrong: "HTTP 503", "TimeoutError", "ConnectionResetError"…"""
+    """The errors by what went wrong: "HTTP 500", "HTTP 503: The database is unavailable." (an error's
+    JSON `detail`, see `clients.judge`), "TimeoutError", "ConnectionResetError"…"""
     throughput: float
     """OK answers per second, counted client by client: each client's OK answers after its first one in
     the window, over the time from its first answer to its last, summed over the clients. A server that
@@ -64,7 +70,7 @@ class LoadResult:
 
 
 async def generate(
-    request: Request,
+    request: Request | Sequence[Request],
     concurrency: int,
     *,
     window: float,
@@ -74,10 +80,16 @@ async def generate(
     watch: Mapping[str, int],
     ramp_up: float = 0.0,
 ) -> LoadResult:
-    """Sends `request` from `concurrency` virtual clients, again and again; measures one window of it."""
-    async with open_senders(client, request, concurrency) as senders:
+    """Sends `request` from `concurrency` virtual clients, again and again; measures one window of it.
+    Several requests are shared out among the clients in turn (see the module's docstring)."""
+    requests = [request] if isinstance(request, Request) else list(request)
+    async with AsyncExitStack() as opened:
+        factories = [
+            await opened.enter_async_context(open_senders(client, each, concurrency)) for each in requests
+        ]
+        in_turn = itertools.cycle(factories)
         return await _measure(
-            senders,
+            lambda: next(in_turn)(),
             concurrency,
             window=window,
             min_warmup=min_warmup,

@@ -99,7 +99,6 @@ def serve_step(
     # a second or two to import.
     from workshop import services
     from workshop.databases import create_database, drop_database
-    from workshop.fake_llm import API_KEY
 
     if step.database_driver is None:
         raise ValueError(f"step {step.name} has no database; this benchmark needs one")
@@ -112,20 +111,51 @@ def serve_step(
             from workshop.migrations import upgrade
 
             upgrade(step.alembic_ini, url)
-        app_env = {
-            "LLM_BASE_URL": llm_base_url,
-            "LLM_API_KEY": API_KEY,
-            "DATABASE_URL": services.with_driver(url, step.database_driver),
-            **(env or {}),
-        }
-        port = port or free_port()
-        command = uvicorn_command(step, port, uvicorn_options)
-        with _running(step.name, command, port, ready_path=ready_path, env=app_env) as served:
-            yield Served(
-                name=served.name, base_url=served.base_url, pid=served.pid, database=database, log=served.log
-            )
+        served = serve_step_on(
+            step, url, llm_base_url, uvicorn_options, env=env, port=port, ready_path=ready_path
+        )
+        with served as app:
+            yield app
     finally:
         drop_database(server, database)
+
+
+@contextmanager
+def serve_step_on(
+    step: Step,
+    database_url: str,
+    llm_base_url: str,
+    uvicorn_options: Sequence[str] = (),
+    *,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    ready_path: str = "/v1/usage?limit=1",
+    name: str | None = None,
+) -> Iterator[Served]:
+    """The step's app under uvicorn (one worker), on a database the caller made, migrated, and drops:
+    `database_url` is libpq's form (`postgresql://…`). `serve_step` explains the other arguments; `name`
+    tells several instances of one step apart (default: the step's name)."""
+    from sqlalchemy.engine import make_url
+    from workshop import services
+    from workshop.fake_llm import API_KEY
+
+    assert step.database_driver is not None, f"step {step.name} has no database"
+    app_env = {
+        "LLM_BASE_URL": llm_base_url,
+        "LLM_API_KEY": API_KEY,
+        "DATABASE_URL": services.with_driver(database_url, step.database_driver),
+        **(env or {}),
+    }
+    port = port or free_port()
+    command = uvicorn_command(step, port, uvicorn_options)
+    with _running(name or step.name, command, port, ready_path=ready_path, env=app_env) as served:
+        yield Served(
+            name=served.name,
+            base_url=served.base_url,
+            pid=served.pid,
+            database=make_url(database_url).database,
+            log=served.log,
+        )
 
 
 @contextmanager

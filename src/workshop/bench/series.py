@@ -157,7 +157,7 @@ class Point:
 
 
 def measure_once(
-    url: str,
+    url: str | Sequence[str],
     concurrency: int,
     *,
     window: float,
@@ -172,11 +172,13 @@ def measure_once(
     expect: bytes = EXPECTED_REPLY,
     quiet_below: float = 0.25,
     quiet_timeout: float = 120.0,
+    server_url: str | None = None,
 ) -> Run:
     """One run: waits for a quiet machine, then drives `url` with the load generator (see `run_load`).
 
     `watch` names the processes whose CPU is counted (name -> pid); this process is added as "bench",
-    for the watching it does. With `database`, the database's sessions and backends are watched too.
+    for the watching it does. With `database`, the database's sessions and backends are watched too, on
+    the server at `server_url` (default: the kit's).
     """
     quiet = wait_until_quiet(busy_below=quiet_below, timeout=quiet_timeout)
     watched = {**watch, "bench": os.getpid()}
@@ -198,7 +200,7 @@ def measure_once(
 
     if database is None:
         return Run(load=load(), quiet=quiet)
-    with watch_database(database) as activity:
+    with watch_database(database, server_url=server_url) as activity:
         result = load()
     return Run(
         load=result, quiet=quiet, database=activity.during(result.window_started_at, result.window_ended_at)

@@ -8,22 +8,31 @@ a 400), `NotSignedIn` (WorkOS says the session no longer stands: a 401) and `Wor
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
-from workos import AsyncWorkOSClient, AuthenticationError, AuthorizationError, BadRequestError, WorkOSError
-from workos.session import AuthenticateWithSessionCookieFailureReason as Reason
-from workos.session import AuthenticateWithSessionCookieSuccessResponse, seal_session_from_auth_response
-from workos.user_management.models import AuthenticateResponse
 
 from app.errors import Forbidden, NotSignedIn, SignInFailed, WorkOSUnavailable
 from app.settings import Settings
 
-# WorkOS refused what we sent (a code already used, a refresh token of an ended session, a wrong key):
-# asking again will not help. Every other `WorkOSError` (5xx, 429, timeouts, refused connections) is
-# WorkOS being unavailable.
-REFUSALS = (BadRequestError, AuthenticationError, AuthorizationError)
+# The SDK is imported at the first call to WorkOS, not at startup (`AuthKit._client` says why): here,
+# for the type checker only. Hence the quoted annotations, and the imports inside the methods.
+if TYPE_CHECKING:
+    from workos import AsyncWorkOSClient, AuthenticationError, AuthorizationError, BadRequestError
+    from workos.session import AuthenticateWithSessionCookieFailureReason as Reason
+    from workos.session import AuthenticateWithSessionCookieSuccessResponse
+    from workos.user_management.models import AuthenticateResponse
+
+
+def refusals() -> "tuple[type[BadRequestError], type[AuthenticationError], type[AuthorizationError]]":
+    """WorkOS refused what we sent (a code already used, a refresh token of an ended session, a wrong
+    key): asking again will not help. Every other `WorkOSError` (5xx, 429, timeouts, refused
+    connections) is WorkOS being unavailable."""
+    from workos import AuthenticationError, AuthorizationError, BadRequestError
+
+    return (BadRequestError, AuthenticationError, AuthorizationError)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,21 +64,38 @@ class Verified:
 
 class AuthKit:
     def __init__(self, settings: Settings) -> None:
-        self._client = AsyncWorkOSClient(
-            api_key=settings.workos_api_key.get_secret_value(),
-            client_id=settings.workos_client_id,
-            base_url=settings.workos_base_url,
-            request_timeout=settings.workos_timeout_seconds,
-            # A person is waiting on each call: fail fast and let them try again, rather than retry for
-            # seconds (the SDK's default is 3 retries with backoff). A code cannot be spent twice anyway.
-            max_retries=0,
-        )
+        self._settings = settings
         self._redirect_uri = settings.workos_redirect_uri
         self._cookie_password = settings.session_cookie_password.get_secret_value()
+        self._sdk_client: AsyncWorkOSClient | None = None
+
+    @property
+    def _client(self) -> "AsyncWorkOSClient":
+        """The SDK's client, made at the first call to WorkOS rather than at startup: importing the SDK
+        (a thousand modules of generated models) and making its client take over a second, which every
+        cold start would wait for, while most requests (those of a session WorkOS vouched for minutes
+        ago) never call WorkOS. The first one that does pays it, no more than the start used to."""
+        if self._sdk_client is None:
+            from workos import AsyncWorkOSClient
+
+            settings = self._settings
+            self._sdk_client = AsyncWorkOSClient(
+                api_key=settings.workos_api_key.get_secret_value(),
+                client_id=settings.workos_client_id,
+                base_url=settings.workos_base_url,
+                request_timeout=settings.workos_timeout_seconds,
+                # A person is waiting on each call: fail fast and let them try again, rather than retry
+                # for seconds (the SDK's default is 3 retries with backoff). A code cannot be spent twice.
+                max_retries=0,
+            )
+        return self._sdk_client
+
+    @cached_property
+    def _jwks(self) -> PyJWKClient:
         # The SDK verifies tokens with PyJWT's key client, which waits 30 s on an unresponsive JWKS
         # endpoint: ours gives up when every other call to WorkOS does.
-        self._jwks = PyJWKClient(
-            self._client.user_management.get_jwks_url(), timeout=settings.workos_timeout_seconds
+        return PyJWKClient(
+            self._client.user_management.get_jwks_url(), timeout=self._settings.workos_timeout_seconds
         )
 
     # Opened and closed by the lifespan, like the engine: the SDK's client holds a pool of connections.
@@ -77,7 +103,8 @@ class AuthKit:
         return self
 
     async def __aexit__(self, *exception: object) -> None:
-        await self._client.close()
+        if self._sdk_client is not None:  # none was made if no request called WorkOS
+            await self._sdk_client.close()
 
     async def start_sign_in(self) -> SignInStart:
         """AuthKit's sign-in URL, with a fresh PKCE pair and state. Makes no request."""
@@ -86,26 +113,35 @@ class AuthKit:
         )
         return SignInStart(url=started["url"], state=started["state"], code_verifier=started["code_verifier"])
 
-    async def exchange_code(self, code: str, code_verifier: str) -> AuthenticateResponse:
+    async def exchange_code(self, code: str, code_verifier: str) -> "AuthenticateResponse":
         """The user, their organization and their tokens, for the code AuthKit sent back."""
+        from workos import WorkOSError  # the SDK, at its first use: see `_client`
+
         try:
             return await self._client.user_management.authenticate_with_code_pkce(
                 code=code, code_verifier=code_verifier
             )
-        except REFUSALS as error:
+        except refusals() as error:
             raise SignInFailed(f"WorkOS refused the sign-in: {error.error_description or error}") from error
         except WorkOSError as error:
             raise WorkOSUnavailable() from error
 
     async def organization_name(self, organization_id: str) -> str:
+        from workos import WorkOSError  # the SDK, at its first use: see `_client`
+
         try:
             organization = await self._client.organizations.get_organization(organization_id)
         except WorkOSError as error:  # we were just told it exists: any error is WorkOS', not ours
             raise WorkOSUnavailable() from error
         return organization.name
 
-    async def verify(self, auth: AuthenticateResponse) -> Verified:
+    async def verify(self, auth: "AuthenticateResponse") -> Verified:
         """Who WorkOS' answer signs in, once its access token verifies, with the tokens to keep."""
+        from workos.session import (
+            AuthenticateWithSessionCookieSuccessResponse,
+            seal_session_from_auth_response,
+        )
+
         # The SDK checks an access token only inside a sealed session: seal this one, in memory only.
         sealed = seal_session_from_auth_response(
             access_token=auth.access_token,
@@ -124,10 +160,12 @@ class AuthKit:
 
     async def refresh(
         self, refresh_token: str, *, organization_id: str | None = None
-    ) -> AuthenticateResponse:
+    ) -> "AuthenticateResponse":
         """New tokens for a session: WorkOS says whether it still stands (and, with `organization_id`,
         moves it to that organization). Not the SDK's `Session.refresh()`: it turns every error into a
         string, and a WorkOS that is down (503 for us) would read like a session that ended (401)."""
+        from workos import AuthorizationError, WorkOSError  # the SDK, at its first use: see `_client`
+
         try:
             return await self._client.user_management.authenticate_with_refresh_token(
                 refresh_token=refresh_token, organization_id=organization_id
@@ -136,21 +174,27 @@ class AuthKit:
             if organization_id is None:
                 raise NotSignedIn("The session has ended.") from error
             raise Forbidden(f"You are not a member of organization {organization_id}.") from error
-        except REFUSALS as error:  # refresh tokens are single-use, and die with their session
+        except refusals() as error:  # refresh tokens are single-use, and die with their session
             raise NotSignedIn("The session has ended.") from error
         except WorkOSError as error:
             raise WorkOSUnavailable() from error
 
     async def revoke(self, workos_session_id: str) -> None:
         """Ends the session at WorkOS too."""
+        from workos import WorkOSError  # the SDK, at its first use: see `_client`
+
         try:
             await self._client.user_management.revoke_session(session_id=workos_session_id)
-        except REFUSALS:
+        except refusals():
             pass  # already ended there
         except WorkOSError as error:
             raise WorkOSUnavailable() from error
 
-    async def _authenticate(self, sealed: str) -> AuthenticateWithSessionCookieSuccessResponse | Reason | str:
+    async def _authenticate(
+        self, sealed: str
+    ) -> "AuthenticateWithSessionCookieSuccessResponse | Reason | str":
+        from workos.session import AuthenticateWithSessionCookieSuccessResponse  # the SDK: see `_client`
+
         session = self._client.user_management.load_sealed_session(
             session_data=sealed, cookie_password=self._cookie_password
         )
@@ -166,7 +210,7 @@ class AuthKit:
         return result if isinstance(result, AuthenticateWithSessionCookieSuccessResponse) else result.reason
 
 
-def _signed_in(result: AuthenticateWithSessionCookieSuccessResponse) -> SignedIn:
+def _signed_in(result: "AuthenticateWithSessionCookieSuccessResponse") -> SignedIn:
     return SignedIn(
         session_id=result.session_id,
         user=result.user or {},

@@ -91,7 +91,9 @@ async def test_every_connection_goes_through_the_connector(
     assert connector._closed  # at shutdown, after the engine
 
 
-async def test_without_an_instance_no_connector_is_built(settings: Settings, connections: Connections) -> None:
+async def test_without_an_instance_no_connector_is_built(
+    settings: Settings, connections: Connections
+) -> None:
     async with running_app(create_app(settings)) as (client, _):
         response = await client.get("/health/ready")
 

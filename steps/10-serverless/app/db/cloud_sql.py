@@ -11,16 +11,16 @@ start pays it), and building a connector needs Google credentials that tests and
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
-import asyncpg
 from google.cloud.sql.connector import IPTypes, create_async_connector
 from sqlalchemy.engine import make_url
 
 from app.errors import DatabaseUnavailable
 from app.settings import DatabaseSettings
 
-Connect = Callable[[], Awaitable[asyncpg.Connection]]
+Connect = Callable[[], Awaitable[Any]]  # a new asyncpg connection (asyncpg has no type hints)
 
 
 @asynccontextmanager
@@ -34,7 +34,7 @@ async def cloud_sql_connections(settings: DatabaseSettings) -> AsyncIterator[Con
         ip_type=IPTypes[settings.cloud_sql_ip_type], refresh_strategy="lazy"
     )
 
-    async def connect() -> asyncpg.Connection:
+    async def connect() -> Any:
         try:
             return await connector.connect_async(
                 instance, "asyncpg", user=url.username, password=url.password, db=url.database
