@@ -55,7 +55,9 @@ EDGE_TEXTS = [
 ]
 """Text put, one at a time, in every string of a valid request body."""
 
-_report: dict[str, Any] = {"cases": Counter(), "upstream_calls": 0}  # over both tests of the run
+# Over both tests of the run; "without_input" lists the operations that take nothing to vary (no
+# parameter, no body: a health probe), of which Hypothesis can make only a few distinct cases.
+_report: dict[str, Any] = {"cases": Counter(), "upstream_calls": 0, "without_input": []}
 
 
 def command() -> list[str]:
@@ -141,6 +143,8 @@ def case_counts(
     counts: Counter[str] = _report["cases"]
     for operation in operations(api_schema):
         counts.setdefault(operation.label, 0)  # an operation never called shows as 0
+        if not any(operation.iter_parameters()) and not list(operation.get_request_payload_content_types()):
+            _report["without_input"] = sorted({*_report["without_input"], operation.label})
     yield counts
     # How many calls got past validation to the (fake) upstream: the proxied path was fuzzed too.
     _report["upstream_calls"] += len(fake_llm.calls)

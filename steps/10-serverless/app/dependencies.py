@@ -7,12 +7,12 @@ an `AsyncEngine`, checked by mypy, with no `app.state` attribute of type `Any` i
 
 from typing import Annotated, TypedDict, cast
 
+import redis.asyncio as redis
 from fastapi import Cookie, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cookies import SESSION_COOKIE
 from app.errors import NotSignedIn
-from app.readiness import Readiness
 from app.services.proxy import Proxy
 from app.services.sessions import current_session
 from app.session_store import SessionStore, StoredSession
@@ -26,7 +26,7 @@ class AppState(TypedDict):
     authkit: AuthKit
     sessions: SessionStore
     proxy: Proxy  # what a proxied call needs: the LLM, the quotas, the engine, the metering
-    readiness: Readiness  # asks PostgreSQL and Redis whether they answer
+    redis: redis.Redis  # the one client the stores above share; readiness pings it
 
 
 def app_state(request: Request) -> AppState:

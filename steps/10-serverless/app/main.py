@@ -33,7 +33,6 @@ from app.errors import (
 from app.llm import GeminiClient
 from app.over_limit import QuotaExceeded, quota_exceeded_handler
 from app.quotas import Quotas
-from app.readiness import Readiness
 from app.redis_connection import open_redis
 from app.routers import auth, chat, health, home, me, sessions, usage
 from app.services.metering import Metering
@@ -91,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     engine=engine,
                     metering=metering,
                 ),
-                readiness=Readiness(engine, redis_client, timeout=settings.readiness_timeout_seconds),
+                redis=redis_client,
             )
             # Calls cut off on the way out are still being recorded: they need the engine and Redis.
             await metering.wait_for_all()

@@ -18,7 +18,8 @@ from app.errors import Forbidden, NotSignedIn, SignInFailed, WorkOSUnavailable
 from app.settings import Settings
 
 # The SDK is imported at the first call to WorkOS, not at startup (`AuthKit._client` says why): here,
-# for the type checker only. Hence the quoted annotations, and the imports inside the methods.
+# for the type checker only. Hence the quoted annotations, and the imports inside the methods, each
+# after `await self._client()`, which has imported the SDK by then (in a thread).
 if TYPE_CHECKING:
     from workos import AsyncWorkOSClient, AuthenticationError, AuthorizationError, BadRequestError
     from workos.session import AuthenticateWithSessionCookieFailureReason as Reason
@@ -68,34 +69,40 @@ class AuthKit:
         self._redirect_uri = settings.workos_redirect_uri
         self._cookie_password = settings.session_cookie_password.get_secret_value()
         self._sdk_client: AsyncWorkOSClient | None = None
+        self._making = asyncio.Lock()
 
-    @property
-    def _client(self) -> "AsyncWorkOSClient":
+    async def _client(self) -> "AsyncWorkOSClient":
         """The SDK's client, made at the first call to WorkOS rather than at startup: importing the SDK
         (a thousand modules of generated models) and making its client take over a second, which every
         cold start would wait for, while most requests (those of a session WorkOS vouched for minutes
-        ago) never call WorkOS. The first one that does pays it, no more than the start used to."""
-        if self._sdk_client is None:
-            from workos import AsyncWorkOSClient
-
-            settings = self._settings
-            self._sdk_client = AsyncWorkOSClient(
-                api_key=settings.workos_api_key.get_secret_value(),
-                client_id=settings.workos_client_id,
-                base_url=settings.workos_base_url,
-                request_timeout=settings.workos_timeout_seconds,
-                # A person is waiting on each call: fail fast and let them try again, rather than retry
-                # for seconds (the SDK's default is 3 retries with backoff). A code cannot be spent twice.
-                max_retries=0,
-            )
+        ago) never call WorkOS. The first one that does pays it, no more than the start used to; in a
+        thread, so that the other requests in flight meanwhile go on (an import holds the event loop)."""
+        async with self._making:  # calls that come together wait for the one client
+            if self._sdk_client is None:
+                self._sdk_client = await asyncio.to_thread(self._make_client)
         return self._sdk_client
+
+    def _make_client(self) -> "AsyncWorkOSClient":
+        from workos import AsyncWorkOSClient
+
+        settings = self._settings
+        return AsyncWorkOSClient(
+            api_key=settings.workos_api_key.get_secret_value(),
+            client_id=settings.workos_client_id,
+            base_url=settings.workos_base_url,
+            request_timeout=settings.workos_timeout_seconds,
+            # A person is waiting on each call: fail fast and let them try again, rather than retry
+            # for seconds (the SDK's default is 3 retries with backoff). A code cannot be spent twice.
+            max_retries=0,
+        )
 
     @cached_property
     def _jwks(self) -> PyJWKClient:
         # The SDK verifies tokens with PyJWT's key client, which waits 30 s on an unresponsive JWKS
-        # endpoint: ours gives up when every other call to WorkOS does.
+        # endpoint: ours gives up when every other call to WorkOS does. Read once `_client()` made one.
+        assert self._sdk_client is not None
         return PyJWKClient(
-            self._client.user_management.get_jwks_url(), timeout=self._settings.workos_timeout_seconds
+            self._sdk_client.user_management.get_jwks_url(), timeout=self._settings.workos_timeout_seconds
         )
 
     # Opened and closed by the lifespan, like the engine: the SDK's client holds a pool of connections.
@@ -108,17 +115,19 @@ class AuthKit:
 
     async def start_sign_in(self) -> SignInStart:
         """AuthKit's sign-in URL, with a fresh PKCE pair and state. Makes no request."""
-        started = await self._client.user_management.get_authorization_url_with_pkce(
+        client = await self._client()
+        started = await client.user_management.get_authorization_url_with_pkce(
             redirect_uri=self._redirect_uri, provider="authkit"
         )
         return SignInStart(url=started["url"], state=started["state"], code_verifier=started["code_verifier"])
 
     async def exchange_code(self, code: str, code_verifier: str) -> "AuthenticateResponse":
         """The user, their organization and their tokens, for the code AuthKit sent back."""
-        from workos import WorkOSError  # the SDK, at its first use: see `_client`
+        client = await self._client()
+        from workos import WorkOSError  # imported by `_client()`, as the names below
 
         try:
-            return await self._client.user_management.authenticate_with_code_pkce(
+            return await client.user_management.authenticate_with_code_pkce(
                 code=code, code_verifier=code_verifier
             )
         except refusals() as error:
@@ -127,16 +136,18 @@ class AuthKit:
             raise WorkOSUnavailable() from error
 
     async def organization_name(self, organization_id: str) -> str:
-        from workos import WorkOSError  # the SDK, at its first use: see `_client`
+        client = await self._client()
+        from workos import WorkOSError
 
         try:
-            organization = await self._client.organizations.get_organization(organization_id)
+            organization = await client.organizations.get_organization(organization_id)
         except WorkOSError as error:  # we were just told it exists: any error is WorkOS', not ours
             raise WorkOSUnavailable() from error
         return organization.name
 
     async def verify(self, auth: "AuthenticateResponse") -> Verified:
         """Who WorkOS' answer signs in, once its access token verifies, with the tokens to keep."""
+        await self._client()
         from workos.session import (
             AuthenticateWithSessionCookieSuccessResponse,
             seal_session_from_auth_response,
@@ -164,10 +175,11 @@ class AuthKit:
         """New tokens for a session: WorkOS says whether it still stands (and, with `organization_id`,
         moves it to that organization). Not the SDK's `Session.refresh()`: it turns every error into a
         string, and a WorkOS that is down (503 for us) would read like a session that ended (401)."""
-        from workos import AuthorizationError, WorkOSError  # the SDK, at its first use: see `_client`
+        client = await self._client()
+        from workos import AuthorizationError, WorkOSError
 
         try:
-            return await self._client.user_management.authenticate_with_refresh_token(
+            return await client.user_management.authenticate_with_refresh_token(
                 refresh_token=refresh_token, organization_id=organization_id
             )
         except AuthorizationError as error:
@@ -181,10 +193,11 @@ class AuthKit:
 
     async def revoke(self, workos_session_id: str) -> None:
         """Ends the session at WorkOS too."""
-        from workos import WorkOSError  # the SDK, at its first use: see `_client`
+        client = await self._client()
+        from workos import WorkOSError
 
         try:
-            await self._client.user_management.revoke_session(session_id=workos_session_id)
+            await client.user_management.revoke_session(session_id=workos_session_id)
         except refusals():
             pass  # already ended there
         except WorkOSError as error:
@@ -193,9 +206,10 @@ class AuthKit:
     async def _authenticate(
         self, sealed: str
     ) -> "AuthenticateWithSessionCookieSuccessResponse | Reason | str":
-        from workos.session import AuthenticateWithSessionCookieSuccessResponse  # the SDK: see `_client`
+        client = await self._client()
+        from workos.session import AuthenticateWithSessionCookieSuccessResponse
 
-        session = self._client.user_management.load_sealed_session(
+        session = client.user_management.load_sealed_session(
             session_data=sealed, cookie_password=self._cookie_password
         )
         session.jwks = self._jwks

@@ -12,8 +12,6 @@ from sqlalchemy import make_url
 from workshop.testing import TestApp
 
 from app.db.engine import create_db_engine
-from app.readiness import Readiness
-from app.redis_connection import open_redis
 from app.settings import Settings
 
 
@@ -29,12 +27,10 @@ def silent_port() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def readiness_with_database_at(test_app: TestApp, settings: Settings, port: int) -> None:
-    """The app's readiness, asking a database at 127.0.0.1:`port` instead of the real one."""
+def database_at(test_app: TestApp, settings: Settings, port: int) -> None:
+    """As if the app's database had moved to 127.0.0.1:`port` after startup."""
     elsewhere = make_url(settings.database_url).set(host="127.0.0.1", port=port, query={})
-    engine = create_db_engine(elsewhere.render_as_string(hide_password=False))
-    redis_client = open_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)  # the real one
-    test_app.state["readiness"] = Readiness(engine, redis_client, timeout=settings.readiness_timeout_seconds)
+    test_app.state["engine"] = create_db_engine(elsewhere.render_as_string(hide_password=False))
 
 
 async def test_ready_when_both_answer(client: httpx.AsyncClient) -> None:
@@ -47,7 +43,7 @@ async def test_ready_when_both_answer(client: httpx.AsyncClient) -> None:
 async def test_alive_even_when_the_dependencies_are_not(
     test_app: TestApp, client: httpx.AsyncClient, settings: Settings, redis_db: redis.Redis
 ) -> None:
-    readiness_with_database_at(test_app, settings, port=9)
+    database_at(test_app, settings, port=9)
     redis_db.execute_command("CLIENT", "PAUSE", 1000, "ALL")
 
     live = await client.get("/health/live")
@@ -60,7 +56,7 @@ async def test_alive_even_when_the_dependencies_are_not(
 async def test_a_database_that_refuses_connections_is_named(
     test_app: TestApp, client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    readiness_with_database_at(test_app, settings, port=9)  # nothing listens there
+    database_at(test_app, settings, port=9)  # nothing listens there
 
     response = await client.get("/health/ready")
 
@@ -74,7 +70,7 @@ async def test_a_database_that_refuses_connections_is_named(
 async def test_a_database_that_hangs_is_named_after_the_timeout(
     test_app: TestApp, client: httpx.AsyncClient, settings: Settings, silent_port: int
 ) -> None:
-    readiness_with_database_at(test_app, settings, port=silent_port)
+    database_at(test_app, settings, port=silent_port)
 
     response = await asyncio.wait_for(client.get("/health/ready"), timeout=5)  # not asyncpg's 60 s
 
