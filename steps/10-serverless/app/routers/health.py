@@ -23,8 +23,8 @@ async def live() -> dict[str, str]:
 @router.get("/ready", responses={503: {"description": "A dependency did not answer; it is named."}})
 async def ready(request: Request) -> JSONResponse:
     state = app_state(request)
-    timeout = state["settings"].readiness_timeout_seconds
-    checks = await readiness.check(state["engine"], state["redis"], timeout=timeout)
+    within = state["settings"].readiness_timeout_seconds
+    checks = await readiness.check(state["engine"], state["redis"], within=within)
     if all(answer == readiness.OK for answer in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 OK = "ok"
 
 
-async def check(engine: AsyncEngine, redis_client: redis.Redis, *, timeout: float) -> dict[str, str]:
+async def check(engine: AsyncEngine, redis_client: redis.Redis, *, within: float) -> dict[str, str]:
     """Each dependency's state: "ok", or what went wrong with it."""
     async with asyncio.TaskGroup() as checks:
-        postgresql = checks.create_task(_answer_of(_select_one(engine), timeout))
-        redis = checks.create_task(_answer_of(redis_client.ping(), timeout))
+        postgresql = checks.create_task(_answer_of(_select_one(engine), within))
+        redis = checks.create_task(_answer_of(redis_client.ping(), within))
     return {"postgresql": postgresql.result(), "redis": redis.result()}
 
 
@@ -28,12 +28,12 @@ async def _select_one(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
-async def _answer_of(check: Awaitable[object], timeout: float) -> str:
+async def _answer_of(check: Awaitable[object], within: float) -> str:
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             await check
     except TimeoutError:
-        return f"no answer within {timeout:g} s"
+        return f"no answer within {within:g} s"
     except Exception as error:  # whatever it is, this dependency cannot serve: say what, not why
         return f"unavailable ({type(error).__name__})"
     return OK
