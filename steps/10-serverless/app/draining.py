@@ -11,12 +11,11 @@ signal as well, and tells the streams to end now, each with a last event that sa
 import asyncio
 import signal
 import threading
-from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from types import FrameType
-from typing import TypeVar
 
-T = TypeVar("T")
+import aiohttp
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # Cloud Run's, and Ctrl-C's on a laptop
 
@@ -26,40 +25,29 @@ class ServerStopping(Exception):
 
 
 class Draining:
-    """Whether the server has been told to stop; streams stop at that moment, even mid-wait."""
+    """Whether the server has been told to stop; the upstream streams being read end at that moment."""
 
     def __init__(self) -> None:
-        self._started = asyncio.Event()
-
-    @property
-    def started(self) -> bool:
-        return self._started.is_set()
+        self._started = False
+        self._upstreams: set[aiohttp.StreamReader] = set()
 
     def start(self) -> None:
-        self._started.set()
+        self._started = True
+        for upstream in self._upstreams:
+            # Its next read raises this, and a read waiting now is woken with it: even an LLM thinking
+            # for seconds between two chunks is not waited for (the server has ten).
+            upstream.set_exception(ServerStopping())
 
-    async def until_started(self, items: AsyncIterable[T]) -> AsyncIterator[T]:
-        """`items` as they come, until draining starts: then `ServerStopping`, even while waiting for the
-        next one (an LLM may think for seconds between two chunks, and the server has ten)."""
-        started = asyncio.ensure_future(self._started.wait())
-        iterator = aiter(items)
-        next_item: asyncio.Future[T] | None = None
+    @contextmanager
+    def ending(self, upstream: aiohttp.StreamReader) -> Iterator[None]:
+        """Within the block, draining ends the reading of `upstream` with `ServerStopping`."""
+        if self._started:
+            raise ServerStopping()  # a stream that would start now: there is no time left for it
+        self._upstreams.add(upstream)
         try:
-            while True:
-                next_item = asyncio.ensure_future(anext(iterator))
-                await asyncio.wait((next_item, started), return_when=asyncio.FIRST_COMPLETED)
-                if not next_item.done():
-                    raise ServerStopping()  # the item we were waiting for is given up (cancelled below)
-                try:
-                    item = next_item.result()
-                except StopAsyncIteration:
-                    return  # `items` ran out
-                next_item = None
-                yield item
+            yield
         finally:
-            for waiting in (started, next_item):
-                if waiting is not None and not waiting.done():
-                    waiting.cancel()
+            self._upstreams.discard(upstream)
 
 
 @asynccontextmanager

@@ -67,11 +67,12 @@ async def _relay(
     """
     usage, status_code = None, CUT_OFF  # until the stream reaches its end
     try:
-        async for raw_line in draining.until_started(response.content):  # a line at a time, as it arrives
-            line = raw_line.decode().rstrip("\r\n")  # Gemini ends its lines with CRLF
-            if line.startswith("data:"):
-                usage = _usage_of(json.loads(line.removeprefix("data:")))
-            yield f"{line}\n".encode()
+        with draining.ending(response.content):
+            async for raw_line in response.content:  # one line at a time, as it arrives
+                line = raw_line.decode().rstrip("\r\n")  # Gemini ends its lines with CRLF
+                if line.startswith("data:"):
+                    usage = _usage_of(json.loads(line.removeprefix("data:")))
+                yield f"{line}\n".encode()
         status_code = 200
     except ServerStopping:
         status_code = SHUT_DOWN
