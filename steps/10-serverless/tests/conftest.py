@@ -66,6 +66,9 @@ def settings(fake_llm: FakeLLM, database_url: str, workos: WorkOSEmulator, redis
         session_cookie_password=COOKIE_PASSWORD,
         redis_url=redis_url,  # an empty keyspace for each test
         redis_timeout_seconds=0.5,
+        # Two suites share two cores in the repo's test run: a checkout slowed by that must not become
+        # a 503 (and a record sent to the outbox). tests/test_pool.py sets the pool's own limits.
+        database_pool_timeout_seconds=10,
     )
 
 
